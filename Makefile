@@ -1,0 +1,33 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is tooling.
+SHELL := /bin/bash
+PY := .venv/bin/python
+EVAL ?=
+OUT ?=
+
+.PHONY: setup model run test lint typecheck check bench nlu-report eval-search eval-routing bench-search
+
+setup:
+	@bash scripts/setup.sh
+
+model: setup
+	@$(PY) -m bot train
+
+run: model
+	@$(PY) -m bot run
+
+test: model
+	@bash scripts/test.sh
+
+lint: setup
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+typecheck: setup
+	@.venv/bin/mypy bot actions connectors
+
+check: lint typecheck
+
+bench: model
+	@$(PY) -m bot bench
+
+nlu-report: setup
+	@bash scripts/nlu_report.sh

@@ -1,0 +1,60 @@
+"""Per-sender rate limits: in-process by default, shared through Redis when scaled out."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+RATE_LIMIT_REPLY = "您发送消息的速度有点快，请稍等片刻再发。您之前的消息我们都已收到。"
+
+
+class RateLimiter(Protocol):
+    async def allow(self, key: str) -> bool: ...
+
+
+class MemoryRateLimiter:
+    """A sliding window per key; enough for one gateway process."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._hits: dict[str, deque[float]] = {}
+
+    async def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        hits = self._hits.setdefault(key, deque())
+        while hits and now - hits[0] >= self.window_s:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            return False
+        hits.append(now)
+        if len(self._hits) > 100_000:
+            self._evict(now)
+        return True
+
+    def _evict(self, now: float) -> None:
+        stale = [k for k, v in self._hits.items() if not v or now - v[-1] >= self.window_s]
+        for key in stale:
+            del self._hits[key]
+
+
+class RedisRateLimiter:
+    """A fixed window counter in Redis, shared by every gateway replica."""
+
+    def __init__(self, redis: Redis, limit: int, window_s: float, prefix: str = "rl:") -> None:
+        self.redis = redis
+        self.limit = limit
+        self.window_s = max(1, int(window_s))
+        self.prefix = prefix
+
+    async def allow(self, key: str) -> bool:
+        window = int(time.time()) // self.window_s
+        redis_key = f"{self.prefix}{key}:{window}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(redis_key)
+            pipe.expire(redis_key, self.window_s * 2)
+            count, _ = await pipe.execute()
+        return int(count) <= self.limit

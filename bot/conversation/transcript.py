@@ -1,0 +1,65 @@
+"""The complete transcript of every conversation, kept by the gateway.
+
+Human agents' turns never pass through Rasa, so Rasa's tracker is not the full record;
+this table is. Every citizen turn is written before it is forwarded, so nothing a
+citizen sent is lost when the dialogue engine is down.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, Text, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage import metadata
+
+transcript_table = Table(
+    "transcript",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(128), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("role", String(16), nullable=False),  # citizen | bot | agent | system
+    Column("text", Text, nullable=False, default=""),
+    Column("data", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_transcript_conversation", "conversation_id", "id"),
+)
+
+
+class TranscriptStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def append(
+        self,
+        conversation_id: str,
+        channel: str,
+        role: str,
+        text: str,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                transcript_table.insert().values(
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    role=role,
+                    text=text,
+                    data=data,
+                    created_at=datetime.now(UTC),
+                )
+            )
+
+    async def history(self, conversation_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        query = (
+            select(transcript_table)
+            .where(transcript_table.c.conversation_id == conversation_id)
+            .order_by(transcript_table.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [dict(row) for row in rows]

@@ -1,0 +1,1 @@
+"""The gateway: the assistant's front door for every channel and console."""

@@ -1,0 +1,54 @@
+"""JSON responses in Chinese-friendly form (no \\u escapes), and the error shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+_MESSAGES = {
+    400: "请求格式不正确。",
+    401: "未授权，请提供有效的访问令牌。",
+    403: "没有访问权限。",
+    404: "您访问的地址不存在。",
+    405: "不支持该请求方法。",
+    413: "请求内容过大，请精简后再发送。",
+    415: "不支持的内容类型，请使用 application/json。",
+    429: "请求过于频繁，请稍后再试。",
+    500: "服务暂时出现问题，请稍后再试。",
+}
+
+
+def json_dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+def json_ok(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=json_dumps)
+
+
+def json_error(status: int, message: str | None = None, code: str | None = None) -> web.Response:
+    body = {
+        "error": code or f"http_{status}",
+        "message": message or _MESSAGES.get(status, "请求失败。"),
+    }
+    return json_ok(body, status=status)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON, or an HTTP error response raised for the client."""
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(
+            text=json_dumps({"error": "unsupported_media_type", "message": _MESSAGES[415]}),
+            content_type="application/json",
+        )
+    try:
+        return await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(
+            text=json_dumps(
+                {"error": "invalid_json", "message": "请求体不是有效的 JSON（需为 UTF-8 编码）。"}
+            ),
+            content_type="application/json",
+        ) from None

@@ -1,0 +1,209 @@
+"""Starts the assistant's processes, waits until each is ready, and stops them together.
+
+`make run` and the end-to-end tests use the same code, so what the tests start is what a
+newcomer gets. Each process writes its log to ``var/logs/<name>.log``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from bot.rasa_runtime import ensure_model, rasa_environment, rasa_server_command, write_endpoints
+from bot.settings import PROJECT_ROOT, Settings
+
+logger = logging.getLogger(__name__)
+
+APP_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
+
+
+class StartupError(RuntimeError):
+    """A process exited or did not become ready in time."""
+
+
+@dataclass
+class ManagedProcess:
+    name: str
+    command: list[str]
+    ready_url: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def is_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.ready_url, timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def prepare_settings(settings: Settings) -> Settings:
+    """Fills in per-run secrets that were not configured, so none is ever committed."""
+    if settings.rasa_token:
+        return settings
+    return settings.with_overrides(rasa_token=secrets.token_urlsafe(24))
+
+
+def app_environment(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "RASA_TOKEN": settings.rasa_token,
+            "RASA_URL": settings.rasa_url,
+            "RASA_PORT": str(settings.rasa_port),
+            "ACTION_PORT": str(settings.action_port),
+            "GATEWAY_PORT": str(settings.gateway_port),
+            "HOTLINE_HOST": settings.host,
+            "HOTLINE_VAR_DIR": str(settings.var_dir),
+            "SANIC_HOST": "127.0.0.1",
+            "TOKENIZERS_PARALLELISM": "false",
+        }
+    )
+    return env
+
+
+class Stack:
+    """The Rasa server, the action server and the gateway, started in dependency order."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = prepare_settings(settings)
+        self.processes: list[ManagedProcess] = []
+
+    def _define(self, model: Path) -> list[ManagedProcess]:
+        s = self.settings
+        logs = s.var_dir / "logs"
+        app_env = app_environment(s)
+        return [
+            ManagedProcess(
+                "actions",
+                [
+                    str(APP_PYTHON),
+                    "-m",
+                    "rasa_sdk",
+                    "--actions",
+                    "actions",
+                    "-p",
+                    str(s.action_port),
+                ],
+                f"http://127.0.0.1:{s.action_port}/health",
+                app_env,
+                logs / "actions.log",
+            ),
+            ManagedProcess(
+                "rasa",
+                rasa_server_command(s, model, write_endpoints(s)),
+                f"http://127.0.0.1:{s.rasa_port}/status?token={s.rasa_token}",
+                rasa_environment(s),
+                logs / "rasa.log",
+            ),
+            ManagedProcess(
+                "gateway",
+                [str(APP_PYTHON), "-m", "bot", "gateway"],
+                f"http://127.0.0.1:{s.gateway_port}/readyz",
+                app_env,
+                logs / "gateway.log",
+            ),
+        ]
+
+    def start(self, timeout_s: float = 300.0, progress: Callable[[str], None] = print) -> None:
+        model = ensure_model(self.settings)
+        self.processes = self._define(model)
+        for process in self.processes:
+            process.start()
+        deadline = time.monotonic() + timeout_s
+        pending = list(self.processes)
+        while pending:
+            for process in list(pending):
+                code = process.exited()
+                if code is not None:
+                    self.stop()
+                    raise StartupError(
+                        f"{process.name} exited with code {code}; see {process.log_path}"
+                    )
+                if process.is_ready():
+                    progress(f"  {process.name} is ready")
+                    pending.remove(process)
+            if pending and time.monotonic() > deadline:
+                self.stop()
+                names = ", ".join(p.name for p in pending)
+                raise StartupError(f"not ready after {timeout_s:.0f} s: {names}")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+    def wait(self) -> int:
+        """Blocks until Ctrl-C or until one process dies; then stops the others."""
+        try:
+            while True:
+                for process in self.processes:
+                    code = process.exited()
+                    if code is not None:
+                        print(f"{process.name} exited with code {code}; see {process.log_path}")
+                        return 1
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("\n正在停止… stopping all processes")
+            return 0
+        finally:
+            self.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_forever(settings: Settings) -> int:
+    stack = Stack(settings)
+    print("Starting the 12345 assistant (first start trains the Rasa model; that takes minutes)…")
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        stack.start()
+    except StartupError as exc:
+        print(f"Startup failed: {exc}", file=sys.stderr)
+        return 1
+    url = stack.settings.gateway_url
+    print(f"\n  12345 智能助手已启动 / the assistant is running: {url}/\n  Press Ctrl-C to stop.\n")
+    return stack.wait()

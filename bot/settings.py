@@ -1,0 +1,141 @@
+"""One typed settings object for every process, read from environment variables.
+
+Defaults run locally with no external server: SQLite files under ``var/`` and
+in-process locks. ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` switch every
+process to the real engines so that replicas can share state.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_str(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name} must be a number, got {raw!r}") from exc
+
+
+def _env_optional(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """The parts of a PostgreSQL URL, in the shape Rasa's SQLTrackerStore wants them."""
+
+    host: str
+    port: int
+    database: str
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> DatabaseUrl:
+        parts = urlsplit(url)
+        if not parts.scheme.startswith("postgres"):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            database=(parts.path or "/").lstrip("/") or "postgres",
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process of the assistant can be configured with."""
+
+    host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    rasa_port: int = 5005
+    action_port: int = 5055
+    public_url: str | None = None
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = ""
+    var_dir: Path = PROJECT_ROOT / "var"
+    model_cache_dir: Path = Path.home() / ".cache" / "hotline12345" / "models"
+    database_url: str | None = None
+    redis_url: str | None = None
+    max_message_chars: int = 2000
+    max_request_bytes: int = 64 * 1024
+    rate_limit_messages: int = 20
+    rate_limit_window_s: float = 60.0
+    rasa_timeout_s: float = 30.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        var_dir = Path(_env_str("HOTLINE_VAR_DIR", str(PROJECT_ROOT / "var")))
+        rasa_port = _env_int("RASA_PORT", 5005)
+        return cls(
+            host=_env_str("HOTLINE_HOST", "127.0.0.1"),
+            gateway_port=_env_int("GATEWAY_PORT", 8080),
+            rasa_port=rasa_port,
+            action_port=_env_int("ACTION_PORT", 5055),
+            public_url=_env_optional("PUBLIC_URL"),
+            rasa_url=_env_str("RASA_URL", f"http://127.0.0.1:{rasa_port}"),
+            rasa_token=_env_str("RASA_TOKEN", ""),
+            var_dir=var_dir,
+            model_cache_dir=Path(
+                _env_str("MODEL_CACHE_DIR", str(Path.home() / ".cache" / "hotline12345" / "models"))
+            ),
+            database_url=_env_optional("DATABASE_URL"),
+            redis_url=_env_optional("REDIS_URL"),
+            max_message_chars=_env_int("MAX_MESSAGE_CHARS", 2000),
+            max_request_bytes=_env_int("MAX_REQUEST_BYTES", 64 * 1024),
+            rate_limit_messages=_env_int("RATE_LIMIT_MESSAGES", 20),
+            rate_limit_window_s=_env_float("RATE_LIMIT_WINDOW_S", 60.0),
+            rasa_timeout_s=_env_float("RASA_TIMEOUT_S", 30.0),
+            log_level=_env_str("LOG_LEVEL", "INFO"),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def gateway_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.gateway_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://127.0.0.1:{self.action_port}/webhook"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async SQLAlchemy URL of the project's own storage."""
+        if self.database_url:
+            parts = urlsplit(self.database_url)
+            return parts._replace(scheme="postgresql+asyncpg").geturl()
+        return f"sqlite+aiosqlite:///{self.var_dir / 'hotline.db'}"
+
+    @property
+    def rasa_tracker_db(self) -> DatabaseUrl | None:
+        return DatabaseUrl.parse(self.database_url) if self.database_url else None

@@ -1,0 +1,63 @@
+"""The gateway's client for the Rasa server, over its token-protected REST channel."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+
+from bot.conversation import BotMessage, DialogueUnavailable
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/hotline/webhook"
+
+
+class RasaClient:
+    """Implements :class:`bot.conversation.DialogueEngine` against a Rasa 3.6 server."""
+
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, token: str, timeout_s: float
+    ) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    async def send(
+        self, conversation_id: str, text: str, metadata: dict[str, Any]
+    ) -> list[BotMessage]:
+        body = {"sender": conversation_id, "message": text, "metadata": metadata}
+        try:
+            async with self.session.post(
+                self.base_url + WEBHOOK_PATH,
+                json=body,
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=self.timeout,
+            ) as response:
+                if response.status != 200:
+                    detail = (await response.text())[:200]
+                    logger.warning("rasa answered %s: %s", response.status, detail)
+                    raise DialogueUnavailable(f"rasa status {response.status}")
+                payload = await response.json()
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            raise DialogueUnavailable(str(exc) or type(exc).__name__) from exc
+        if not isinstance(payload, list):
+            raise DialogueUnavailable("unexpected rasa payload")
+        return [BotMessage.from_rasa(item) for item in payload if isinstance(item, dict)]
+
+    async def ready(self) -> bool:
+        """Rasa is ready when its status endpoint reports a loaded model."""
+        try:
+            async with self.session.get(
+                f"{self.base_url}/status",
+                params={"token": self.token},
+                timeout=aiohttp.ClientTimeout(total=3),
+            ) as response:
+                if response.status != 200:
+                    return False
+                status = await response.json()
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            return False
+        return bool(status.get("model_id") or status.get("fingerprint"))

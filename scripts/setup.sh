@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs both runtimes and builds what the assistant needs offline. Idempotent: each
+# step is skipped when the stamp of its inputs is unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python() {
+  for candidate in "$@"; do
+    if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return 0; fi
+    if [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
+  done
+  return 1
+}
+digest() { cat "$@" | sha256sum | cut -c1-16; }
+
+PY310=$(find_python "${PYTHON310:-}" python3.10 /root/.pyenv/versions/3.10.13/bin/python3.10) || {
+  echo "Python 3.10 is required for Rasa 3.6 (set PYTHON310=/path/to/python3.10)" >&2; exit 1; }
+PY311=$(find_python "${PYTHON311:-}" python3.11 python3) || { echo "Python 3.11 is required" >&2; exit 1; }
+
+want=$(digest requirements/rasa.txt)
+if [ "$(cat .venv-rasa/.stamp 2>/dev/null)" != "$want" ]; then
+  echo "==> Installing the Rasa runtime (Python 3.10) into .venv-rasa"
+  [ -x .venv-rasa/bin/python ] || "$PY310" -m venv .venv-rasa
+  # Rasa 3.6 needs packaging<21; never let a newer pip-installed tool upgrade it.
+  .venv-rasa/bin/pip install -q --disable-pip-version-check "pip<25"
+  .venv-rasa/bin/pip install -q --disable-pip-version-check -r requirements/rasa.txt
+  echo "$want" > .venv-rasa/.stamp
+fi
+
+want=$(digest requirements/app.txt)
+if [ "$(cat .venv/.stamp 2>/dev/null)" != "$want" ]; then
+  echo "==> Installing the application runtime (Python 3.11) into .venv"
+  [ -x .venv/bin/python ] || "$PY311" -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check --upgrade pip
+  # The CPU build of torch first: a plain requirement would pull a multi-GB CUDA build.
+  # Elsewhere set TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu.
+  .venv/bin/pip install -q --disable-pip-version-check "torch==2.13.0" \
+    ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements/app.txt
+  echo "$want" > .venv/.stamp
+fi
