@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
@@ -15,6 +16,11 @@ def register_core_commands(commands: Any) -> None:
     gateway.set_defaults(handler=_gateway)
     train = commands.add_parser("train", help="train the Rasa model if the data changed")
     train.set_defaults(handler=_train)
+    bench = commands.add_parser("bench", help="turn latency through the gateway and Rasa")
+    bench.set_defaults(handler=_bench)
+    nlu = commands.add_parser("nlu-summary", help="per-intent table from a rasa test report")
+    nlu.add_argument("report_dir", type=Path)
+    nlu.set_defaults(handler=_nlu_summary)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -42,4 +48,17 @@ def _train(args: argparse.Namespace) -> int:
     from bot.rasa_runtime import ensure_model
 
     print(ensure_model(Settings.from_env()))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bot.bench import run_bench
+
+    return run_bench()
+
+
+def _nlu_summary(args: argparse.Namespace) -> int:
+    from bot.nlu_report import summarise
+
+    print(summarise(args.report_dir))
     return 0

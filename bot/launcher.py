@@ -147,10 +147,17 @@ class Stack:
         ]
 
     def start(self, timeout_s: float = 300.0, progress: Callable[[str], None] = print) -> None:
+        self.launch()
+        self.wait_ready(timeout_s, progress)
+
+    def launch(self) -> None:
+        """Starts every process without waiting, so several stacks can load in parallel."""
         model = ensure_model(self.settings)
         self.processes = self._define(model)
         for process in self.processes:
             process.start()
+
+    def wait_ready(self, timeout_s: float = 300.0, progress: Callable[[str], None] = print) -> None:
         deadline = time.monotonic() + timeout_s
         pending = list(self.processes)
         while pending:

@@ -1,0 +1,135 @@
+"""`make bench`: turn latency through the gateway versus straight to Rasa, same turns, one run.
+
+Starts its own stack on free ports, then for 1, 10 and 50 concurrent conversations sends
+the same Chinese turns once through the gateway's REST channel and once straight to
+Rasa's (token-protected) REST channel, and reports p50/p95/p99 and the gateway's overhead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.launcher import Stack
+from bot.settings import Settings
+
+TURNS = (
+    "你好",
+    "我要投诉小区楼下饭店油烟太大",
+    "GB/T 33358-2016是什么标准",
+    "公积金提取需要什么材料",
+    "噪音扰民归哪个部门管",
+    "谢谢",
+)
+LEVELS = ((1, 36), (10, 6), (50, 3))  # (concurrent conversations, rounds of TURNS each)
+
+Send = Callable[[aiohttp.ClientSession, str, str], Awaitable[None]]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def _run_level(send: Send, conversations: int, rounds: int) -> list[float]:
+    latencies: list[float] = []
+
+    async def one(session: aiohttp.ClientSession) -> None:
+        sender = f"bench-{uuid.uuid4().hex[:10]}"
+        for _ in range(rounds):
+            for text in TURNS:
+                started = time.perf_counter()
+                await send(session, sender, text)
+                latencies.append((time.perf_counter() - started) * 1000)
+
+    connector = aiohttp.TCPConnector(limit=conversations + 5)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(one(session) for _ in range(conversations)))
+    return latencies
+
+
+async def _measure(settings: Settings) -> list[dict[str, Any]]:
+    gateway = f"{settings.gateway_url}/api/v1/messages"
+    rasa = f"{settings.rasa_url}/webhooks/hotline/webhook"
+    headers = {"Authorization": f"Bearer {settings.rasa_token}"}
+
+    async def via_gateway(session: aiohttp.ClientSession, sender: str, text: str) -> None:
+        async with session.post(gateway, json={"sender": sender, "message": text}) as response:
+            body = await response.json()
+            if response.status != 200 or body["status"] not in ("ok", "emergency"):
+                raise RuntimeError(f"gateway answered {response.status}: {body}")
+
+    async def via_rasa(session: aiohttp.ClientSession, sender: str, text: str) -> None:
+        payload = {"sender": sender, "message": text}
+        async with session.post(rasa, json=payload, headers=headers) as response:
+            if response.status != 200:
+                raise RuntimeError(f"rasa answered {response.status}")
+            await response.read()
+
+    await _run_level(via_rasa, 2, 1)  # warm-up: first calls load lazy resources
+    await _run_level(via_gateway, 2, 1)
+    results = []
+    for conversations, rounds in LEVELS:
+        row: dict[str, Any] = {"concurrency": conversations}
+        for name, send in (("gateway", via_gateway), ("rasa", via_rasa)):
+            started = time.perf_counter()
+            latencies = await _run_level(send, conversations, rounds)
+            elapsed = time.perf_counter() - started
+            row[name] = {
+                "turns": len(latencies),
+                "p50_ms": round(statistics.median(latencies), 1),
+                "p95_ms": round(_percentile(latencies, 95), 1),
+                "p99_ms": round(_percentile(latencies, 99), 1),
+                "turns_per_s": round(len(latencies) / elapsed, 1),
+            }
+        row["overhead_p50"] = round(row["gateway"]["p50_ms"] / row["rasa"]["p50_ms"], 2)
+        results.append(row)
+    return results
+
+
+def run_bench() -> int:
+    with tempfile.TemporaryDirectory(prefix="hotline-bench-") as var_dir:
+        rasa_port = _free_port()
+        settings = Settings.from_env().with_overrides(
+            var_dir=Path(var_dir),
+            gateway_port=_free_port(),
+            rasa_port=rasa_port,
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            action_port=_free_port(),
+            rate_limit_messages=1_000_000,
+        )
+        stack = Stack(settings)
+        print("Starting a stack for the benchmark…")
+        stack.start()
+        try:
+            results = asyncio.run(_measure(stack.settings))
+        finally:
+            stack.stop()
+    print(f"{'conc':>4} {'path':<8} {'turns':>5} {'p50':>8} {'p95':>8} {'p99':>8} {'turns/s':>8}")
+    for row in results:
+        for name in ("gateway", "rasa"):
+            r = row[name]
+            print(
+                f"{row['concurrency']:>4} {name:<8} {r['turns']:>5} {r['p50_ms']:>8} "
+                f"{r['p95_ms']:>8} {r['p99_ms']:>8} {r['turns_per_s']:>8}"
+            )
+        print(f"     gateway/rasa p50 ratio: {row['overhead_p50']}")
+    print(json.dumps(results, ensure_ascii=False))
+    return 0

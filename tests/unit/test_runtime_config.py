@@ -1,0 +1,71 @@
+"""How the settings turn into Rasa's endpoints and the model cache key."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bot.rasa_runtime import MODEL_INPUTS, endpoints_config, training_data_hash
+from bot.settings import PROJECT_ROOT, DatabaseUrl, Settings
+
+
+def test_embedded_defaults_use_sqlite_and_in_memory_locks(settings: Settings) -> None:
+    config = endpoints_config(settings)
+    assert config["tracker_store"] == {
+        "type": "SQL",
+        "dialect": "sqlite",
+        "db": str(settings.var_dir / "rasa_tracker.db"),
+    }
+    assert config["lock_store"] == {"type": "in_memory"}
+    assert config["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
+
+
+def test_database_and_redis_urls_switch_to_real_engines(settings: Settings) -> None:
+    scaled = settings.with_overrides(
+        database_url="postgresql://hotline:s%40cret@db.internal:6543/rasa",
+        redis_url="redis://:pw@cache.internal:6380/2",
+    )
+    config = endpoints_config(scaled)
+    assert config["tracker_store"] == {
+        "type": "SQL",
+        "dialect": "postgresql",
+        "url": "db.internal",
+        "port": 6543,
+        "db": "rasa",
+        "username": "hotline",
+        "password": "s@cret",
+    }
+    assert config["lock_store"]["type"] == "redis"
+    assert config["lock_store"]["url"] == "cache.internal"
+    assert config["lock_store"]["port"] == 6380
+    assert config["lock_store"]["db"] == 2
+    assert config["lock_store"]["password"] == "pw"
+    assert scaled.sqlalchemy_url.startswith("postgresql+asyncpg://hotline:s%40cret@db.internal")
+
+
+def test_database_url_must_be_postgresql() -> None:
+    try:
+        DatabaseUrl.parse("mysql://x@y/z")
+    except ValueError as exc:
+        assert "postgresql" in str(exc)
+    else:
+        raise AssertionError("a non-PostgreSQL URL was accepted")
+
+
+def test_model_hash_changes_only_with_training_inputs(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    for relative in MODEL_INPUTS:
+        source = PROJECT_ROOT / relative
+        target = root / relative
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
+    (root / "README.md").write_text("docs do not shape the model")
+    before = training_data_hash(root)
+    (root / "README.md").write_text("changed docs")
+    assert training_data_hash(root) == before
+    with (root / "domain.yml").open("a") as domain:
+        domain.write("\n# a change to the domain\n")
+    assert training_data_hash(root) != before

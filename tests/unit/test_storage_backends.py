@@ -1,0 +1,63 @@
+"""The transcript and rate limits on both backends, against the real servers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.conversation.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from bot.conversation.transcript import TranscriptStore
+from bot.settings import Settings
+from bot.storage import create_engine, create_tables
+
+
+async def _roundtrip(settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        await create_tables(engine)
+        store = TranscriptStore(engine)
+        await store.append("c-1", "webchat", "citizen", "小区噪音太大")
+        await store.append("c-1", "webchat", "bot", "非常抱歉给您带来了困扰。", {"status": "ok"})
+        await store.append("c-2", "rest", "citizen", "别的会话")
+        history = await store.history("c-1")
+        assert [(row["role"], row["text"]) for row in history] == [
+            ("citizen", "小区噪音太大"),
+            ("bot", "非常抱歉给您带来了困扰。"),
+        ]
+        assert history[1]["data"] == {"status": "ok"}
+    finally:
+        await engine.dispose()
+
+
+async def test_transcript_on_sqlite(settings: Settings) -> None:
+    await _roundtrip(settings)
+    assert (settings.var_dir / "hotline.db").exists()
+
+
+@pytest.mark.postgres
+async def test_transcript_on_postgresql(settings: Settings, postgres_url: str) -> None:
+    await _roundtrip(settings.with_overrides(database_url=postgres_url))
+
+
+async def test_memory_rate_limit_blocks_then_recovers() -> None:
+    limiter = MemoryRateLimiter(limit=3, window_s=0.3)
+    assert [await limiter.allow("a") for _ in range(4)] == [True, True, True, False]
+    assert await limiter.allow("b")  # other senders are not affected
+    await asyncio.sleep(0.35)
+    assert await limiter.allow("a")
+
+
+@pytest.mark.redis
+async def test_redis_rate_limit_is_shared_between_replicas(redis_client: Redis) -> None:
+    prefix = f"rl-test-{id(redis_client)}:"
+    first = RedisRateLimiter(redis_client, limit=3, window_s=60, prefix=prefix)
+    second = RedisRateLimiter(redis_client, limit=3, window_s=60, prefix=prefix)
+    results = [await first.allow("c"), await second.allow("c"), await first.allow("c")]
+    assert results == [True, True, True]
+    assert await second.allow("c") is False
+    keys = [key async for key in redis_client.scan_iter(f"{prefix}*")]
+    ttls = [await redis_client.ttl(key) for key in keys]
+    assert ttls and all(ttl > 0 for ttl in ttls)
+    await redis_client.delete(*keys)
