@@ -85,22 +85,13 @@ def prepare_settings(settings: Settings) -> Settings:
 
 
 def app_environment(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "RASA_TOKEN": settings.rasa_token,
-            "RASA_URL": settings.rasa_url,
-            "RASA_PORT": str(settings.rasa_port),
-            "ACTION_PORT": str(settings.action_port),
-            "GATEWAY_PORT": str(settings.gateway_port),
-            "HOTLINE_HOST": settings.host,
-            "HOTLINE_VAR_DIR": str(settings.var_dir),
-            "SANIC_HOST": "127.0.0.1",
-            "TOKENIZERS_PARALLELISM": "false",
-        }
-    )
-    return env
+    return {
+        **os.environ,
+        **settings.to_env(),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "SANIC_HOST": "127.0.0.1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
 
 
 class Stack:

@@ -117,6 +117,29 @@ class Settings:
             log_level=_env_str("LOG_LEVEL", "INFO"),
         )
 
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes ``from_env`` in a child process return these settings."""
+        env = {
+            "HOTLINE_HOST": self.host,
+            "GATEWAY_PORT": str(self.gateway_port),
+            "RASA_PORT": str(self.rasa_port),
+            "ACTION_PORT": str(self.action_port),
+            "RASA_URL": self.rasa_url,
+            "RASA_TOKEN": self.rasa_token,
+            "HOTLINE_VAR_DIR": str(self.var_dir),
+            "MODEL_CACHE_DIR": str(self.model_cache_dir),
+            "MAX_MESSAGE_CHARS": str(self.max_message_chars),
+            "MAX_REQUEST_BYTES": str(self.max_request_bytes),
+            "RATE_LIMIT_MESSAGES": str(self.rate_limit_messages),
+            "RATE_LIMIT_WINDOW_S": str(self.rate_limit_window_s),
+            "RASA_TIMEOUT_S": str(self.rasa_timeout_s),
+            "LOG_LEVEL": self.log_level,
+            "PUBLIC_URL": self.public_url or "",
+            "DATABASE_URL": self.database_url or "",
+            "REDIS_URL": self.redis_url or "",
+        }
+        return env
+
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 

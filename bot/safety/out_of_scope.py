@@ -18,15 +18,8 @@ class OutOfScope:
     route: str
 
 
+# Arbitration before litigation: "仲裁已经开庭" names a hearing but is not a lawsuit.
 _RULES: tuple[tuple[OutOfScope, re.Pattern[str]], ...] = (
-    (
-        OutOfScope(
-            "litigation",
-            "已进入诉讼程序的事项，请通过审理法院或您的代理律师了解进展，"
-            "也可登录人民法院在线服务或拨打12368诉讼服务热线查询。",
-        ),
-        re.compile(r"起诉|诉讼|打官司|立案了|开庭|判决|法院(已经)?(受理|判)|上诉|执行局|强制执行"),
-    ),
     (
         OutOfScope(
             "arbitration",
@@ -36,6 +29,14 @@ _RULES: tuple[tuple[OutOfScope, re.Pattern[str]], ...] = (
         re.compile(
             r"仲裁(委|院|庭)?.{0,6}(已经|受理|裁决|开庭|申请了|立案)|(已经|正在|申请了).{0,4}仲裁"
         ),
+    ),
+    (
+        OutOfScope(
+            "litigation",
+            "已进入诉讼程序的事项，请通过审理法院或您的代理律师了解进展，"
+            "也可登录人民法院在线服务或拨打12368诉讼服务热线查询。",
+        ),
+        re.compile(r"起诉|诉讼|打官司|立案了|开庭|判决|法院(已经)?(受理|判)|上诉|执行局|强制执行"),
     ),
     (
         OutOfScope(

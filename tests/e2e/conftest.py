@@ -25,17 +25,17 @@ def free_port() -> int:
 
 def stack_settings(var_dir: Path, **overrides: object) -> Settings:
     rasa_port = free_port()
-    return Settings.from_env().with_overrides(
-        var_dir=var_dir,
-        gateway_port=free_port(),
-        rasa_port=rasa_port,
-        rasa_url=f"http://127.0.0.1:{rasa_port}",
-        action_port=free_port(),
-        rasa_token=uuid.uuid4().hex,
-        database_url=None,
-        redis_url=None,
-        **overrides,
-    )
+    defaults: dict[str, object] = {
+        "var_dir": var_dir,
+        "gateway_port": free_port(),
+        "rasa_port": rasa_port,
+        "rasa_url": f"http://127.0.0.1:{rasa_port}",
+        "action_port": free_port(),
+        "rasa_token": uuid.uuid4().hex,
+        "database_url": None,
+        "redis_url": None,
+    }
+    return Settings.from_env().with_overrides(**{**defaults, **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -69,3 +69,15 @@ def test_model_hash_changes_only_with_training_inputs(tmp_path: Path) -> None:
     with (root / "domain.yml").open("a") as domain:
         domain.write("\n# a change to the domain\n")
     assert training_data_hash(root) != before
+
+
+def test_settings_survive_the_trip_to_a_child_process(settings: Settings, monkeypatch) -> None:
+    configured = settings.with_overrides(
+        gateway_port=9123,
+        database_url="postgresql://postgres@127.0.0.1:5432/test",
+        redis_url="redis://127.0.0.1:6379/3",
+        rate_limit_messages=7,
+    )
+    for name, value in configured.to_env().items():
+        monkeypatch.setenv(name, value)
+    assert Settings.from_env() == configured
