@@ -4,36 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.base import HotlineAction, latest_text
 from bot.safety import detect_emergency, emergency_reply, out_of_scope_reply
 
 
-class ActionEmergencyDiversion(Action):
+class ActionEmergencyDiversion(HotlineAction):
     """Sends the citizen to 110/119/120/122 at once; nothing is queued or ticketed."""
 
     def name(self) -> str:
         return "action_emergency_diversion"
 
-    async def run(
+    async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        text = tracker.latest_message.get("text") or ""
-        dispatcher.utter_message(text=emergency_reply(detect_emergency(text)))
+        dispatcher.utter_message(text=emergency_reply(detect_emergency(latest_text(tracker))))
         return []
 
 
-class ActionOutOfScopeGuidance(Action):
+class ActionOutOfScopeGuidance(HotlineAction):
     """Tells the citizen where a matter outside 12345's remit belongs."""
 
     def name(self) -> str:
         return "action_out_of_scope_guidance"
 
-    async def run(
+    async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        text = tracker.latest_message.get("text") or ""
-        dispatcher.utter_message(text=out_of_scope_reply(text))
+        dispatcher.utter_message(text=out_of_scope_reply(latest_text(tracker)))
         return []

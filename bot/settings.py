@@ -90,6 +90,17 @@ class Settings:
     rate_limit_window_s: float = 60.0
     rasa_timeout_s: float = 30.0
     log_level: str = "INFO"
+    workorder_url: str = "http://127.0.0.1:8090"
+    workorder_port: int = 8090
+    workorder_api_token: str = ""
+    workorder_token_secret: str = ""
+    workorder_webhook_url: str | None = None
+    workorder_webhook_secret: str = ""
+    workorder_database_url: str | None = None
+    workorder_timeout_s: float = 5.0
+    workorder_submit_wait_s: float = 2.0
+    workorder_time_limits: Path = PROJECT_ROOT / "config" / "time_limits.yml"
+    workorder_holiday_dir: Path = PROJECT_ROOT / "data" / "holidays"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -115,6 +126,21 @@ class Settings:
             rate_limit_window_s=_env_float("RATE_LIMIT_WINDOW_S", 60.0),
             rasa_timeout_s=_env_float("RASA_TIMEOUT_S", 30.0),
             log_level=_env_str("LOG_LEVEL", "INFO"),
+            workorder_url=_env_str("WORKORDER_URL", "http://127.0.0.1:8090"),
+            workorder_port=_env_int("WORKORDER_PORT", 8090),
+            workorder_api_token=_env_str("WORKORDER_API_TOKEN", ""),
+            workorder_token_secret=_env_str("WORKORDER_TOKEN_SECRET", ""),
+            workorder_webhook_url=_env_optional("WORKORDER_WEBHOOK_URL"),
+            workorder_webhook_secret=_env_str("WORKORDER_WEBHOOK_SECRET", ""),
+            workorder_database_url=_env_optional("WORKORDER_DATABASE_URL"),
+            workorder_timeout_s=_env_float("WORKORDER_TIMEOUT_S", 5.0),
+            workorder_submit_wait_s=_env_float("WORKORDER_SUBMIT_WAIT_S", 2.0),
+            workorder_time_limits=Path(
+                _env_str("WORKORDER_TIME_LIMITS", str(PROJECT_ROOT / "config" / "time_limits.yml"))
+            ),
+            workorder_holiday_dir=Path(
+                _env_str("WORKORDER_HOLIDAY_DIR", str(PROJECT_ROOT / "data" / "holidays"))
+            ),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -137,6 +163,17 @@ class Settings:
             "PUBLIC_URL": self.public_url or "",
             "DATABASE_URL": self.database_url or "",
             "REDIS_URL": self.redis_url or "",
+            "WORKORDER_URL": self.workorder_url,
+            "WORKORDER_PORT": str(self.workorder_port),
+            "WORKORDER_API_TOKEN": self.workorder_api_token,
+            "WORKORDER_TOKEN_SECRET": self.workorder_token_secret,
+            "WORKORDER_WEBHOOK_URL": self.workorder_webhook_url or "",
+            "WORKORDER_WEBHOOK_SECRET": self.workorder_webhook_secret,
+            "WORKORDER_DATABASE_URL": self.workorder_database_url or "",
+            "WORKORDER_TIMEOUT_S": str(self.workorder_timeout_s),
+            "WORKORDER_SUBMIT_WAIT_S": str(self.workorder_submit_wait_s),
+            "WORKORDER_TIME_LIMITS": str(self.workorder_time_limits),
+            "WORKORDER_HOLIDAY_DIR": str(self.workorder_holiday_dir),
         }
         return env
 

@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from bot.conversation import BotMessage, DialogueUnavailable
+from bot.conversation.models import EngineReply, Understanding
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class RasaClient:
 
     async def send(
         self, conversation_id: str, text: str, metadata: dict[str, Any]
-    ) -> list[BotMessage]:
+    ) -> EngineReply:
         body = {"sender": conversation_id, "message": text, "metadata": metadata}
         try:
             async with self.session.post(
@@ -43,9 +44,14 @@ class RasaClient:
                 payload = await response.json()
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise DialogueUnavailable(str(exc) or type(exc).__name__) from exc
-        if not isinstance(payload, list):
+        if not isinstance(payload, dict) or not isinstance(payload.get("messages"), list):
             raise DialogueUnavailable("unexpected rasa payload")
-        return [BotMessage.from_rasa(item) for item in payload if isinstance(item, dict)]
+        return EngineReply(
+            messages=tuple(
+                BotMessage.from_rasa(item) for item in payload["messages"] if isinstance(item, dict)
+            ),
+            understanding=_understanding(payload),
+        )
 
     async def ready(self) -> bool:
         """Rasa is ready when its status endpoint reports a loaded model."""
@@ -61,3 +67,15 @@ class RasaClient:
         except (TimeoutError, aiohttp.ClientError, ValueError):
             return False
         return bool(status.get("model_id") or status.get("fingerprint"))
+
+
+def _understanding(payload: dict[str, Any]) -> Understanding:
+    raw = payload.get("nlu")
+    nlu: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    confidence = nlu.get("confidence")
+    return Understanding(
+        intent=nlu.get("intent") if isinstance(nlu.get("intent"), str) else None,
+        confidence=float(confidence) if isinstance(confidence, int | float) else None,
+        entities=tuple(e for e in nlu.get("entities") or [] if isinstance(e, dict)),
+        actions=tuple(a for a in payload.get("actions") or [] if isinstance(a, str)),
+    )

@@ -1,23 +1,29 @@
-"""Rasa input channel used by the gateway: the REST channel behind a bearer token.
+"""Rasa input channel used by the gateway: REST behind a bearer token, with NLU details.
 
 This module runs inside the Rasa runtime (Python 3.10, rasa 3.6), not in the project's
 own venv, so it imports nothing but Rasa and Sanic. Rasa's stock REST channel accepts
-anyone who can reach the port; the gateway is the only client meant to talk to Rasa.
+anyone who can reach the port and answers with bot messages only; the gateway is the only
+client meant to talk to Rasa, and the transcript and the supervisor console need what
+Rasa understood (intent, confidence, entities, actions), so this channel returns both:
+``{"messages": [...], "nlu": {...}, "actions": [...]}``.
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+import logging
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
-from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.rest import RestInput
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+logger = logging.getLogger(__name__)
 
-class HotlineInput(RestInput):
+
+class HotlineInput(InputChannel):
     @classmethod
     def name(cls) -> Text:
         return "hotline"
@@ -29,22 +35,76 @@ class HotlineInput(RestInput):
     def __init__(self, token: str) -> None:
         self.token = token
 
-    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
-        metadata = (request.json or {}).get("metadata")
-        return metadata if isinstance(metadata, dict) else None
-
     def _authorised(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")
         supplied = header[7:] if header.startswith("Bearer ") else ""
         return bool(self.token) and hmac.compare_digest(supplied, self.token)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = Blueprint("hotline_webhook", __name__)
 
-        @blueprint.middleware("request")  # type: ignore[misc]
-        async def require_token(request: Request) -> Optional[HTTPResponse]:
-            if request.path.endswith("/webhook") and not self._authorised(request):
+        @blueprint.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self._authorised(request):
                 return response.json({"error": "unauthorised"}, status=401)
-            return None
+            body = request.json if isinstance(request.json, dict) else {}
+            sender = body.get("sender")
+            text = body.get("message")
+            if not isinstance(sender, str) or not isinstance(text, str):
+                return response.json({"error": "sender and message are required"}, status=400)
+            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        sender,
+                        input_channel=self.name(),
+                        metadata=metadata,
+                    )
+                )
+            except CancelledError:
+                logger.error("hotline channel: message handling timed out")
+                return response.json({"error": "timeout"}, status=503)
+            except Exception:
+                logger.exception("hotline channel: message handling failed")
+                return response.json({"error": "failure"}, status=500)
+            details = await _turn_details(request, sender)
+            return response.json({"messages": collector.messages, **details})
 
         return blueprint
+
+
+async def _turn_details(request: Request, sender: str) -> Dict[str, Any]:
+    """What Rasa understood in the turn just handled, read back from the tracker."""
+    agent = getattr(request.app.ctx, "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return {}
+    tracker = await agent.tracker_store.retrieve(sender)
+    if tracker is None:
+        return {}
+    parse = tracker.latest_message.parse_data if tracker.latest_message else {}
+    intent = parse.get("intent") or {}
+    actions: List[str] = []
+    for event in reversed(tracker.events):
+        if event.type_name == "user":
+            break
+        if event.type_name == "action" and event.action_name != "action_listen":
+            actions.append(event.action_name)
+    return {
+        "nlu": {
+            "intent": intent.get("name"),
+            "confidence": intent.get("confidence"),
+            "entities": [
+                {"entity": e.get("entity"), "value": e.get("value")}
+                for e in parse.get("entities") or []
+            ],
+        },
+        "actions": list(reversed(actions)),
+        "paused": tracker.is_paused(),
+    }

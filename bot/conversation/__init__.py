@@ -1,6 +1,13 @@
 """A citizen's conversation: input checks, the dialogue engine, the transcript."""
 
-from bot.conversation.models import BotMessage, Button, CitizenTurn, TurnResult
+from bot.conversation.models import (
+    BotMessage,
+    Button,
+    CitizenTurn,
+    EngineReply,
+    TurnResult,
+    Understanding,
+)
 from bot.conversation.service import ConversationService, DialogueEngine, DialogueUnavailable
 
 __all__ = [
@@ -10,5 +17,7 @@ __all__ = [
     "ConversationService",
     "DialogueEngine",
     "DialogueUnavailable",
+    "EngineReply",
     "TurnResult",
+    "Understanding",
 ]

@@ -50,11 +50,36 @@ class CitizenTurn:
 
 
 @dataclass(frozen=True)
+class Understanding:
+    """What the dialogue engine made of a citizen's message, for the record and the consoles."""
+
+    intent: str | None = None
+    confidence: float | None = None
+    entities: tuple[dict[str, Any], ...] = ()
+    actions: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "intent": self.intent,
+            "confidence": self.confidence,
+            "entities": list(self.entities),
+            "actions": list(self.actions),
+        }
+
+
+@dataclass(frozen=True)
+class EngineReply:
+    messages: tuple[BotMessage, ...]
+    understanding: Understanding = field(default_factory=Understanding)
+
+
+@dataclass(frozen=True)
 class TurnResult:
     """What the citizen gets back; ``status`` says why when the bot itself did not answer."""
 
     messages: tuple[BotMessage, ...]
     status: str = "ok"
+    understanding: Understanding | None = None
 
     def to_json(self) -> list[dict[str, Any]]:
         return [m.to_json() for m in self.messages]

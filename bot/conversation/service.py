@@ -13,7 +13,7 @@ import time
 from typing import Any, Protocol
 
 from bot.conversation.input import clean_citizen_text
-from bot.conversation.models import BotMessage, CitizenTurn, TurnResult
+from bot.conversation.models import BotMessage, CitizenTurn, EngineReply, TurnResult
 from bot.conversation.ratelimit import RATE_LIMIT_REPLY, RateLimiter
 from bot.conversation.transcript import TranscriptStore
 from bot.logs import conversation_context
@@ -33,7 +33,7 @@ class DialogueUnavailable(Exception):
 class DialogueEngine(Protocol):
     async def send(
         self, conversation_id: str, text: str, metadata: dict[str, Any]
-    ) -> list[BotMessage]: ...
+    ) -> EngineReply: ...
 
 
 class ConversationService:
@@ -70,7 +70,7 @@ class ConversationService:
             await self._record_citizen(turn, turn.text[: self.max_message_chars], "rate_limited")
             return TurnResult((BotMessage(RATE_LIMIT_REPLY),), status="rate_limited")
         cleaned = clean_citizen_text(turn.text, self.max_message_chars)
-        await self._record_citizen(turn, cleaned.text, cleaned.reason)
+        citizen_row = await self._record_citizen(turn, cleaned.text, cleaned.reason)
         if cleaned.rejection is not None:
             return TurnResult((BotMessage(cleaned.rejection),), status=cleaned.reason or "rejected")
         emergency = detect_emergency(cleaned.text)
@@ -78,15 +78,20 @@ class ConversationService:
             return TurnResult((BotMessage(emergency_reply(emergency)),), status="emergency")
         metadata = {**turn.metadata, "channel": turn.channel}
         try:
-            messages = await self.engine.send(turn.conversation_id, cleaned.text, metadata)
-        except DialogueUnavailable:
-            logger.warning("dialogue engine unavailable", extra={"event": "engine_unavailable"})
+            reply = await self.engine.send(turn.conversation_id, cleaned.text, metadata)
+        except DialogueUnavailable as exc:
+            logger.warning(
+                "dialogue engine unavailable: %s", exc, extra={"event": "engine_unavailable"}
+            )
             return TurnResult((BotMessage(UNAVAILABLE_REPLY),), status="engine_unavailable")
-        return TurnResult(tuple(messages))
+        await self.transcript.annotate(citizen_row, {"nlu": reply.understanding.to_json()})
+        return TurnResult(reply.messages, understanding=reply.understanding)
 
-    async def _record_citizen(self, turn: CitizenTurn, text: str, reason: str | None) -> None:
+    async def _record_citizen(self, turn: CitizenTurn, text: str, reason: str | None) -> int:
         data = {"reason": reason} if reason else None
-        await self.transcript.append(turn.conversation_id, turn.channel, "citizen", text, data)
+        return await self.transcript.append(
+            turn.conversation_id, turn.channel, "citizen", text, data
+        )
 
     async def _record_replies(self, turn: CitizenTurn, result: TurnResult) -> None:
         for message in result.messages:

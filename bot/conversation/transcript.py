@@ -40,9 +40,10 @@ class TranscriptStore:
         role: str,
         text: str,
         data: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> int:
+        """Appends one turn and returns its row id."""
         async with self.engine.begin() as conn:
-            await conn.execute(
+            result = await conn.execute(
                 transcript_table.insert().values(
                     conversation_id=conversation_id,
                     channel=channel,
@@ -51,6 +52,21 @@ class TranscriptStore:
                     data=data,
                     created_at=datetime.now(UTC),
                 )
+            )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    async def annotate(self, row_id: int, data: dict[str, Any]) -> None:
+        """Merges what was learnt after the turn was written (e.g. the NLU result) into it."""
+        async with self.engine.begin() as conn:
+            current = await conn.scalar(
+                select(transcript_table.c.data).where(transcript_table.c.id == row_id)
+            )
+            await conn.execute(
+                transcript_table.update()
+                .where(transcript_table.c.id == row_id)
+                .values(data={**(current or {}), **data})
             )
 
     async def history(self, conversation_id: str, limit: int = 500) -> list[dict[str, Any]]:

@@ -56,12 +56,13 @@ async def test_turns_are_stored_in_postgresql_under_a_redis_lock(scaled_stack: S
         )
         events = cursor.fetchall()
         cursor.execute(
-            "SELECT role, text FROM transcript WHERE conversation_id = %s ORDER BY id",
+            "SELECT role, text, data FROM transcript WHERE conversation_id = %s ORDER BY id",
             (conversation_id,),
         )
         transcript = cursor.fetchall()
     assert ("user", "greet") in events and ("user", "thank") in events
-    assert [row for row in transcript if row[0] == "citizen"] == [
-        ("citizen", "你好"),
-        ("citizen", "谢谢"),
-    ]
+    citizen_turns = [row for row in transcript if row[0] == "citizen"]
+    assert [row[1] for row in citizen_turns] == ["你好", "谢谢"]
+    # The transcript keeps what Rasa understood, for the supervisor console.
+    assert [row[2]["nlu"]["intent"] for row in citizen_turns] == ["greet", "thank"]
+    assert citizen_turns[0][2]["nlu"]["actions"] == ["utter_greet"]

@@ -1,0 +1,319 @@
+"""The knowledge base's durable store: entries, their passages and the passages' embeddings.
+
+SQLite under ``var/`` by default, PostgreSQL when ``DATABASE_URL`` is set. The store is
+used synchronously (the importer and CLI are batch jobs; the search processes read it once
+at start-up and then answer from memory), so this module owns a sync SQLAlchemy engine of
+its own and nothing else in the project touches these tables.
+
+Embeddings are kept next to each passage with the id of the model that made them: a
+re-import only re-embeds passages whose text changed, and switching models re-embeds all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import sqlalchemy as sa
+from numpy.typing import NDArray
+
+from bot.knowledge.models import Entry, Kind, KnowledgePoint, Passage, Section, Standard, Status
+from bot.knowledge.passages import passages_of
+from bot.settings import Settings
+
+metadata = sa.MetaData()
+
+entries_table = sa.Table(
+    "kb_entries",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("match_key", sa.String(160), index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16)),
+    sa.Column("origin", sa.Text, index=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+passages_table = sa.Table(
+    "kb_passages",
+    metadata,
+    sa.Column("id", sa.String(300), primary_key=True),
+    sa.Column(
+        "entry_id",
+        sa.String(255),
+        sa.ForeignKey("kb_entries.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("ordinal", sa.Integer, nullable=False),
+    sa.Column("heading", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("text_hash", sa.String(64), nullable=False),
+    sa.Column("model", sa.String(64)),
+    sa.Column("embedding", sa.LargeBinary),
+)
+
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+
+
+@dataclass(frozen=True)
+class IndexRows:
+    """Every embedded passage, in a stable order, with its vector."""
+
+    passages: list[Passage]
+    vectors: NDArray[np.float32]
+
+
+def sync_url(settings: Settings) -> str:
+    """The store's SQLAlchemy URL: PostgreSQL through psycopg2, or SQLite in ``var_dir``."""
+    if settings.database_url:
+        return urlsplit(settings.database_url)._replace(scheme="postgresql+psycopg2").geturl()
+    return f"sqlite:///{settings.var_dir / 'knowledge.db'}"
+
+
+class KnowledgeStore:
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite"):
+            self.engine = sa.create_engine(url)
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        metadata.create_all(self.engine)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KnowledgeStore:
+        if not settings.database_url:
+            settings.var_dir.mkdir(parents=True, exist_ok=True)
+        return cls(sync_url(settings))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- entries -------------------------------------------------------------------------
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(sa.select(sa.func.count()).select_from(entries_table)) or 0)
+
+    def get(self, entry_id: str) -> Entry | None:
+        with self.engine.connect() as conn:
+            data = conn.scalar(
+                sa.select(entries_table.c.data).where(entries_table.c.id == entry_id)
+            )
+        return entry_from_json(data) if data is not None else None
+
+    def all_entries(self) -> list[Entry]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(entries_table.c.data).order_by(entries_table.c.id))
+            return [entry_from_json(row.data) for row in rows]
+
+    def find_by_match_key(self, match_key: str) -> list[Entry]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(entries_table.c.data).where(entries_table.c.match_key == match_key)
+            )
+            return [entry_from_json(row.data) for row in rows]
+
+    def ids_from_origin(self, origin: str) -> set[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(entries_table.c.id).where(entries_table.c.origin == origin)
+            )
+            return {row.id for row in rows}
+
+    def upsert(self, entries: Sequence[Entry], origin: str) -> UpsertResult:
+        """Writes new and changed entries; a passage whose text is unchanged keeps its vector."""
+        added: list[str] = []
+        updated: list[str] = []
+        unchanged: list[str] = []
+        for start in range(0, len(entries), _BATCH):
+            batch = entries[start : start + _BATCH]
+            with self.engine.begin() as conn:
+                known = dict(
+                    conn.execute(
+                        sa.select(entries_table.c.id, entries_table.c.content_hash).where(
+                            entries_table.c.id.in_([e.id for e in batch])
+                        )
+                    ).tuples()
+                )
+                for entry in batch:
+                    digest = entry.content_hash()
+                    if known.get(entry.id) == digest:
+                        unchanged.append(entry.id)
+                        conn.execute(
+                            entries_table.update()
+                            .where(entries_table.c.id == entry.id)
+                            .values(origin=origin)
+                        )
+                        continue
+                    (updated if entry.id in known else added).append(entry.id)
+                    self._write(conn, entry, digest, origin, exists=entry.id in known)
+        return UpsertResult(added, updated, unchanged)
+
+    def delete(self, entry_ids: Iterable[str]) -> int:
+        ids = list(entry_ids)
+        with self.engine.begin() as conn:
+            for start in range(0, len(ids), _BATCH):
+                chunk = ids[start : start + _BATCH]
+                conn.execute(passages_table.delete().where(passages_table.c.entry_id.in_(chunk)))
+                conn.execute(entries_table.delete().where(entries_table.c.id.in_(chunk)))
+        return len(ids)
+
+    def _write(
+        self, conn: sa.Connection, entry: Entry, digest: str, origin: str, exists: bool
+    ) -> None:
+        values: dict[str, Any] = {
+            "kind": entry.kind.value,
+            "match_key": entry.match_key if isinstance(entry, Standard) else None,
+            "title": entry.title,
+            "status": entry.status.value if isinstance(entry, Standard) else None,
+            "origin": origin,
+            "data": entry_to_json(entry),
+            "content_hash": digest,
+            "updated_at": datetime.now(UTC),
+        }
+        old_vectors: dict[str, tuple[str | None, bytes | None]] = {}
+        if exists:
+            rows = conn.execute(
+                sa.select(
+                    passages_table.c.text_hash, passages_table.c.model, passages_table.c.embedding
+                ).where(passages_table.c.entry_id == entry.id)
+            )
+            old_vectors = {row.text_hash: (row.model, row.embedding) for row in rows}
+            conn.execute(passages_table.delete().where(passages_table.c.entry_id == entry.id))
+            conn.execute(
+                entries_table.update().where(entries_table.c.id == entry.id).values(values)
+            )
+        else:
+            conn.execute(entries_table.insert().values(id=entry.id, **values))
+        rows_to_insert = []
+        for passage in passages_of(entry):
+            model, vector = old_vectors.get(passage.text_hash, (None, None))
+            rows_to_insert.append(
+                {
+                    "id": passage.id,
+                    "entry_id": entry.id,
+                    "ordinal": passage.ordinal,
+                    "heading": passage.heading,
+                    "body": passage.body,
+                    "text": passage.text,
+                    "text_hash": passage.text_hash,
+                    "model": model,
+                    "embedding": vector,
+                }
+            )
+        if rows_to_insert:
+            conn.execute(passages_table.insert(), rows_to_insert)
+
+    # -- passages and embeddings ---------------------------------------------------------
+
+    def passages_needing_embeddings(self, model_id: str) -> list[tuple[str, str]]:
+        """(passage id, text) of every passage without a vector from ``model_id``."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(passages_table.c.id, passages_table.c.text)
+                .where(sa.or_(passages_table.c.model.is_(None), passages_table.c.model != model_id))
+                .order_by(passages_table.c.id)
+            )
+            return [(row.id, row.text) for row in rows]
+
+    def save_embeddings(
+        self, model_id: str, ids: Sequence[str], vectors: NDArray[np.float32]
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                passages_table.update()
+                .where(passages_table.c.id == sa.bindparam("pid"))
+                .values(model=model_id, embedding=sa.bindparam("vector")),
+                [
+                    {"pid": pid, "vector": np.asarray(vec, dtype=np.float32).tobytes()}
+                    for pid, vec in zip(ids, vectors, strict=True)
+                ],
+            )
+
+    def index_rows(self, model_id: str, dimension: int) -> IndexRows:
+        passages: list[Passage] = []
+        blobs: list[bytes] = []
+        for row in self._iter_passages(model_id):
+            passages.append(Passage(row.entry_id, row.ordinal, row.heading, row.body, row.text))
+            blobs.append(row.embedding)
+        vectors = (
+            np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dimension).copy()
+            if blobs
+            else np.zeros((0, dimension), dtype=np.float32)
+        )
+        return IndexRows(passages, vectors)
+
+    def _iter_passages(self, model_id: str) -> Iterator[sa.Row[Any]]:
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=2000).execute(
+                sa.select(
+                    passages_table.c.entry_id,
+                    passages_table.c.ordinal,
+                    passages_table.c.heading,
+                    passages_table.c.body,
+                    passages_table.c.text,
+                    passages_table.c.embedding,
+                )
+                .where(passages_table.c.model == model_id)
+                .order_by(passages_table.c.entry_id, passages_table.c.ordinal)
+            )
+            yield from result
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+# -- (de)serialisation ---------------------------------------------------------------------
+
+
+def entry_to_json(entry: Entry) -> dict[str, Any]:
+    data = asdict(entry)
+    data["kind"] = entry.kind.value
+    for key, value in list(data.items()):
+        if isinstance(value, date):
+            data[key] = value.isoformat()
+        elif isinstance(value, tuple):
+            data[key] = list(value)
+        elif isinstance(value, Status):
+            data[key] = value.value
+    return data
+
+
+def entry_from_json(data: dict[str, Any] | str) -> Entry:
+    if isinstance(data, str):
+        data = json.loads(data)
+    assert isinstance(data, dict)
+    values = {k: v for k, v in data.items() if k != "kind"}
+    for key in ("issued", "implemented", "withdrawn", "effective", "expires", "reviewed"):
+        if values.get(key):
+            values[key] = date.fromisoformat(values[key])
+    values["sections"] = tuple(Section(**s) for s in values.get("sections", []))
+    if data["kind"] == Kind.STANDARD.value:
+        values["status"] = Status(values["status"])
+        values["replaces"] = tuple(values.get("replaces", []))
+        values["replaced_by"] = tuple(values.get("replaced_by", []))
+        return Standard(**values)
+    values["keywords"] = tuple(values.get("keywords", []))
+    return KnowledgePoint(**values)
