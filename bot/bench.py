@@ -34,7 +34,7 @@ TURNS = (
 # as a citizen's chat is short; long synthetic chats would measure tracker growth instead.
 LEVELS = ((1, 30), (10, 60), (50, 150))
 
-Send = Callable[[aiohttp.ClientSession, str, str], Awaitable[None]]
+Send = Callable[[aiohttp.ClientSession, str, str], Awaitable[bool]]
 
 
 def _free_port() -> int:
@@ -49,8 +49,10 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-async def _run_level(send: Send, concurrency: int, conversations: int) -> list[float]:
+async def _run_level(send: Send, concurrency: int, conversations: int) -> tuple[list[float], int]:
+    """Latencies of the turns that were answered, and the number that were not."""
     latencies: list[float] = []
+    failures = 0
     remaining = iter(range(conversations))
 
     async def worker(session: aiohttp.ClientSession) -> None:
@@ -58,13 +60,16 @@ async def _run_level(send: Send, concurrency: int, conversations: int) -> list[f
             sender = f"bench-{uuid.uuid4().hex[:10]}"
             for text in TURNS:
                 started = time.perf_counter()
-                await send(session, sender, text)
-                latencies.append((time.perf_counter() - started) * 1000)
+                if await send(session, sender, text):
+                    latencies.append((time.perf_counter() - started) * 1000)
+                else:
+                    nonlocal failures
+                    failures += 1
 
     connector = aiohttp.TCPConnector(limit=concurrency + 5)
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
-    return latencies
+    return latencies, failures
 
 
 async def _measure(settings: Settings) -> list[dict[str, Any]]:
@@ -72,18 +77,27 @@ async def _measure(settings: Settings) -> list[dict[str, Any]]:
     rasa = f"{settings.rasa_url}/webhooks/hotline/webhook"
     headers = {"Authorization": f"Bearer {settings.rasa_token}"}
 
-    async def via_gateway(session: aiohttp.ClientSession, sender: str, text: str) -> None:
-        async with session.post(gateway, json={"sender": sender, "message": text}) as response:
-            body = await response.json()
-            if response.status != 200 or body["status"] not in ("ok", "emergency"):
-                raise RuntimeError(f"gateway answered {response.status}: {body}")
+    timeout = aiohttp.ClientTimeout(total=settings.rasa_timeout_s + 5)
 
-    async def via_rasa(session: aiohttp.ClientSession, sender: str, text: str) -> None:
+    async def via_gateway(session: aiohttp.ClientSession, sender: str, text: str) -> bool:
+        body = {"sender": sender, "message": text}
+        try:
+            async with session.post(gateway, json=body, timeout=timeout) as response:
+                answer = await response.json()
+                return response.status == 200 and answer["status"] in ("ok", "emergency")
+        except (TimeoutError, aiohttp.ClientError):
+            return False
+
+    async def via_rasa(session: aiohttp.ClientSession, sender: str, text: str) -> bool:
         payload = {"sender": sender, "message": text}
-        async with session.post(rasa, json=payload, headers=headers) as response:
-            if response.status != 200:
-                raise RuntimeError(f"rasa answered {response.status}")
-            await response.read()
+        try:
+            async with session.post(
+                rasa, json=payload, headers=headers, timeout=timeout
+            ) as response:
+                await response.read()
+                return response.status == 200
+        except (TimeoutError, aiohttp.ClientError):
+            return False
 
     await _run_level(via_rasa, 2, 1)  # warm-up: first calls load lazy resources
     await _run_level(via_gateway, 2, 1)
@@ -93,10 +107,11 @@ async def _measure(settings: Settings) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"concurrency": concurrency}
         for name, send in (("gateway", via_gateway), ("rasa", via_rasa)):
             started = time.perf_counter()
-            latencies = await _run_level(send, concurrency, conversations)
+            latencies, failures = await _run_level(send, concurrency, conversations)
             elapsed = time.perf_counter() - started
             row[name] = {
                 "turns": len(latencies),
+                "unanswered": failures,
                 "p50_ms": round(statistics.median(latencies), 1),
                 "p95_ms": round(_percentile(latencies, 95), 1),
                 "p99_ms": round(_percentile(latencies, 99), 1),
@@ -127,12 +142,15 @@ def run_bench() -> int:
         results = asyncio.run(_measure(stack.settings))
     finally:
         stack.stop()
-    print(f"{'conc':>4} {'path':<8} {'turns':>5} {'p50':>8} {'p95':>8} {'p99':>8} {'turns/s':>8}")
+    print(
+        f"{'conc':>4} {'path':<8} {'turns':>5} {'failed':>6} {'p50':>8} {'p95':>8} {'p99':>8}"
+        f" {'turns/s':>8}"
+    )
     for row in results:
         for name in ("gateway", "rasa"):
             r = row[name]
             print(
-                f"{row['concurrency']:>4} {name:<8} {r['turns']:>5} {r['p50_ms']:>8} "
+                f"{row['concurrency']:>4} {name:<8} {r['turns']:>5} {r['unanswered']:>6} {r['p50_ms']:>8} "
                 f"{r['p95_ms']:>8} {r['p99_ms']:>8} {r['turns_per_s']:>8}"
             )
         print(f"     gateway/rasa p50 ratio: {row['overhead_p50']}")
