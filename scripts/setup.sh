@@ -39,3 +39,15 @@ if [ "$(cat .venv/.stamp 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r requirements/app.txt
   echo "$want" > .venv/.stamp
 fi
+
+# Browser tests drive Debian's chromium through Playwright (never a downloaded browser);
+# CJK fonts make Chinese render in screenshots.
+if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> Installing chromium and CJK fonts for the browser tests"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+  else
+    echo "note: install chromium and fonts-noto-cjk for the browser tests" >&2
+  fi
+fi
