@@ -31,3 +31,6 @@ bench: model
 
 nlu-report: setup
 	@bash scripts/nlu_report.sh
+
+eval-routing: setup
+	@$(PY) -m bot routing eval $(if $(EVAL),--eval $(EVAL)) $(if $(OUT),--out $(OUT))

@@ -40,6 +40,9 @@ def test_emergencies_get_the_right_number(text: str, number: str) -> None:
         "燃气费怎么在网上缴纳",
         "小区电梯多久年检一次",
         "急救培训在哪里报名",
+        "这个路口经常出车祸，建议加个红绿灯",
+        "应急救援员培训在哪报名",
+        "洪水灾害急救要点有哪些",
         "你好",
     ],
 )
