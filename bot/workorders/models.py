@@ -152,9 +152,15 @@ class Deadline:
     due_at: datetime
     kind: str
     description: str
+    in_hours: bool = False
 
-    def to_json(self) -> dict[str, str]:
-        return {"due_at": self.due_at.isoformat(), "kind": self.kind, "description": self.description}
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "due_at": self.due_at.isoformat(),
+            "kind": self.kind,
+            "description": self.description,
+            "in_hours": self.in_hours,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deadline:
@@ -162,6 +168,7 @@ class Deadline:
             due_at=datetime.fromisoformat(str(data["due_at"])),
             kind=str(data.get("kind", "")),
             description=str(data.get("description", "")),
+            in_hours=bool(data.get("in_hours", False)),
         )
 
 

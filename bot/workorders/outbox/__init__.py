@@ -1,0 +1,46 @@
+"""Durable outbox for work-order creation (SQL by default, Redis Streams with REDIS_URL)."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bot.settings import Settings
+from bot.workorders.db import create_engine
+from bot.workorders.outbox.base import (
+    EntryKind,
+    EntryStatus,
+    NewEntry,
+    Outbox,
+    OutboxEntry,
+    Submission,
+)
+from bot.workorders.outbox.redis_streams import RedisStreamOutbox
+from bot.workorders.outbox.relay import Delivery, OutboxRelay, Outcome
+from bot.workorders.outbox.sql import SqlOutbox
+
+DEFAULT_REDIS_PREFIX = "hotline:workorders"
+
+
+def create_outbox(settings: Settings, redis_prefix: str = DEFAULT_REDIS_PREFIX) -> Outbox:
+    """Redis Streams when ``REDIS_URL`` is set, else a table (SQLite file or PostgreSQL)."""
+    if settings.redis_url:
+        return RedisStreamOutbox(Redis.from_url(settings.redis_url), prefix=redis_prefix)
+    engine = create_engine(settings.database_url, settings.var_dir / "workorder_outbox.db")
+    return SqlOutbox(engine)
+
+
+__all__ = [
+    "DEFAULT_REDIS_PREFIX",
+    "Delivery",
+    "EntryKind",
+    "EntryStatus",
+    "NewEntry",
+    "Outbox",
+    "OutboxEntry",
+    "OutboxRelay",
+    "Outcome",
+    "RedisStreamOutbox",
+    "SqlOutbox",
+    "Submission",
+    "create_outbox",
+]
