@@ -36,6 +36,17 @@ class DialogueEngine(Protocol):
     ) -> EngineReply: ...
 
 
+class HandoffGate(Protocol):
+    """The human handoff's say in a turn (bot/handoff/gate.py): while an agent holds, or is
+    about to take, the conversation, ``before_engine`` answers instead of the bot (often
+    with nothing: the agent answers); ``after_engine`` may turn the bot's reply into a
+    handoff (the citizen asked for a human, or the bot keeps failing)."""
+
+    async def before_engine(self, turn: CitizenTurn, text: str) -> TurnResult | None: ...
+
+    async def after_engine(self, turn: CitizenTurn, result: TurnResult) -> TurnResult: ...
+
+
 class ConversationService:
     def __init__(
         self,
@@ -43,11 +54,13 @@ class ConversationService:
         transcript: TranscriptStore,
         rate_limiter: RateLimiter,
         max_message_chars: int,
+        gate: HandoffGate | None = None,
     ) -> None:
         self.engine = engine
         self.transcript = transcript
         self.rate_limiter = rate_limiter
         self.max_message_chars = max_message_chars
+        self.gate = gate
 
     async def handle_turn(self, turn: CitizenTurn) -> TurnResult:
         with conversation_context(turn.conversation_id):
@@ -76,6 +89,10 @@ class ConversationService:
         emergency = detect_emergency(cleaned.text)
         if emergency is not None:
             return TurnResult((BotMessage(emergency_reply(emergency)),), status="emergency")
+        if self.gate is not None:
+            held = await self.gate.before_engine(turn, cleaned.text)
+            if held is not None:
+                return held
         metadata = {**turn.metadata, "channel": turn.channel}
         try:
             reply = await self.engine.send(turn.conversation_id, cleaned.text, metadata)
@@ -85,7 +102,8 @@ class ConversationService:
             )
             return TurnResult((BotMessage(UNAVAILABLE_REPLY),), status="engine_unavailable")
         await self.transcript.annotate(citizen_row, {"nlu": reply.understanding.to_json()})
-        return TurnResult(reply.messages, understanding=reply.understanding)
+        result = TurnResult(reply.messages, understanding=reply.understanding)
+        return result if self.gate is None else await self.gate.after_engine(turn, result)
 
     async def _record_citizen(self, turn: CitizenTurn, text: str, reason: str | None) -> int:
         data = {"reason": reason} if reason else None

@@ -7,13 +7,16 @@ citizen sent is lost when the dialogue engine is down.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage import metadata
+
+logger = logging.getLogger(__name__)
 
 transcript_table = Table(
     "transcript",
@@ -29,9 +32,21 @@ transcript_table = Table(
 )
 
 
+class TranscriptObserver(Protocol):
+    """Told about each row once committed (e.g. the supervisor console's conversation index).
+
+    A failing observer is logged and never fails the turn: the row is already on record.
+    """
+
+    async def appended(self, row: dict[str, Any]) -> None: ...
+
+    async def annotated(self, row_id: int, data: dict[str, Any]) -> None: ...
+
+
 class TranscriptStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.observers: list[TranscriptObserver] = []
 
     async def append(
         self,
@@ -42,20 +57,26 @@ class TranscriptStore:
         data: dict[str, Any] | None = None,
     ) -> int:
         """Appends one turn and returns its row id."""
+        row: dict[str, Any] = {
+            "conversation_id": conversation_id,
+            "channel": channel,
+            "role": role,
+            "text": text,
+            "data": data,
+            "created_at": datetime.now(UTC),
+        }
         async with self.engine.begin() as conn:
-            result = await conn.execute(
-                transcript_table.insert().values(
-                    conversation_id=conversation_id,
-                    channel=channel,
-                    role=role,
-                    text=text,
-                    data=data,
-                    created_at=datetime.now(UTC),
-                )
-            )
+            result = await conn.execute(transcript_table.insert().values(**row))
         key = result.inserted_primary_key
         assert key is not None
-        return int(key[0])
+        row_id = int(key[0])
+        row["id"] = row_id
+        for observer in self.observers:
+            try:
+                await observer.appended(row)
+            except Exception:
+                logger.exception("transcript observer failed on row %s", row_id)
+        return row_id
 
     async def annotate(self, row_id: int, data: dict[str, Any]) -> None:
         """Merges what was learnt after the turn was written (e.g. the NLU result) into it."""
@@ -68,6 +89,11 @@ class TranscriptStore:
                 .where(transcript_table.c.id == row_id)
                 .values(data={**(current or {}), **data})
             )
+        for observer in self.observers:
+            try:
+                await observer.annotated(row_id, data)
+            except Exception:
+                logger.exception("transcript observer failed on row %s", row_id)
 
     async def history(self, conversation_id: str, limit: int = 500) -> list[dict[str, Any]]:
         query = (

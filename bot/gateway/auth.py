@@ -1,0 +1,462 @@
+"""Login, sessions, CSRF protection, role checks and the audit log for the web consoles.
+
+The API for console handlers (the supervisor console and the agent workspace)::
+
+    from bot.gateway.auth import audit, csrf_token, current_user, require_role
+    from bot.accounts import Permission, Role
+
+    @require_role(Role.SUPERVISOR, Role.ADMIN)          # no roles given: any logged-in user
+    async def page(request: web.Request) -> web.StreamResponse:
+        user = current_user(request)                     # bot.accounts.User
+        await audit(request, "conversation.view", conversation_id, {"unmasked": False})
+        ...
+
+    @require_permission(Permission.UNMASK_PERSONAL_DATA)  # role or granted permission
+    async def unmask(request): ...
+
+    ctx = await authenticate(request)   # AuthContext | None, for code that must not redirect
+    has_permission(request, Permission.EXPORT_DATA)     # inside a guarded handler
+    csrf_token(request)                                 # for templates / JSON clients
+    return redirect("/console/")                        # 303 after a form POST
+
+Pages: ``bot.gateway.pages.render(template, context)`` (autoescaped Jinja2 from
+``bot/gateway/templates``, CSP and no-store headers); templates may extend ``base.html``.
+Roles and permissions: ``bot.accounts.roles`` (agent < supervisor < admin; extra
+permissions per user, e.g. ``unmask_personal_data``). Users: ``python -m bot users add NAME
+--role supervisor`` (password from ``HOTLINE_USER_PASSWORD`` or stdin, never argv).
+
+- ``require_role`` / ``require_permission`` load the session from the cookie, check the
+  user is still active, and for unsafe methods (POST, PUT, PATCH, DELETE) check the CSRF
+  token: header ``X-CSRF-Token`` (JavaScript, read it from ``<meta name="csrf-token">`` or
+  from ``GET /api/v1/auth/session``) or form field ``_csrf`` (HTML forms; templates get
+  ``csrf_token``). A cross-origin ``Origin`` header is refused on unsafe methods and on
+  WebSocket upgrades. Not logged in: browsers asking for HTML are redirected to
+  ``/login?next=…``, everything else gets JSON 401; wrong role: 403.
+- Routes (``setup_auth_routes``): ``GET/POST /login`` (form, login-CSRF by double-submit
+  cookie), ``POST /logout``; JSON: ``POST /api/v1/auth/login`` ``{"username", "password"}``
+  → ``{"user", "csrf_token"}``, ``GET /api/v1/auth/session``, ``POST /api/v1/auth/logout``.
+  After a form login the browser goes to ``next`` or to ``ROLE_HOME[role]``.
+- Cookie ``hotline_session`` (``__Host-hotline_session`` over https): HttpOnly,
+  SameSite=Strict, Secure when ``PUBLIC_URL`` is https. The server keeps the session
+  (SQL table ``console_session``, or Redis when ``REDIS_URL`` is set).
+- ``auth_resources`` (cleanup context) puts ``Accounts`` on ``app[ACCOUNTS]`` and creates
+  the bootstrap ``admin`` from ``HOTLINE_ADMIN_PASSWORD`` when set and absent.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from aiohttp import hdrs, web
+
+from bot.accounts import (
+    AuditLog,
+    Permission,
+    RedisSessionStore,
+    Role,
+    Session,
+    SessionPolicy,
+    SessionStore,
+    SqlSessionStore,
+    User,
+    UserStore,
+)
+from bot.accounts.passwords import WeakPassword
+from bot.gateway import keys
+from bot.gateway.pages import SECURITY_HEADERS, render
+from bot.gateway.responses import json_error, json_ok, read_json
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "_csrf"
+LOGIN_CSRF_COOKIE = "hotline_login_csrf"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ROLE_HOME = {Role.AGENT: "/agent/", Role.SUPERVISOR: "/console/", Role.ADMIN: "/console/"}
+
+_BAD_LOGIN = "用户名或密码不正确。"
+_LOCKED = "登录失败次数过多，账号已临时锁定，请 15 分钟后再试或联系管理员。"
+
+
+@dataclass(frozen=True)
+class Accounts:
+    users: UserStore
+    sessions: SessionStore
+    audit: AuditLog
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    user: User
+    session: Session
+
+
+ACCOUNTS = web.AppKey("accounts", Accounts)
+AUTH = web.RequestKey("auth", AuthContext)
+
+
+async def auth_resources(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    engine = app[keys.DB]
+    policy = SessionPolicy(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        lifetime=timedelta(hours=settings.session_max_hours),
+    )
+    sessions: SessionStore
+    if keys.REDIS in app:
+        sessions = RedisSessionStore(app[keys.REDIS], policy)
+    else:
+        sessions = SqlSessionStore(engine, policy)
+    accounts = Accounts(UserStore(engine), sessions, AuditLog(engine))
+    app[ACCOUNTS] = accounts
+    if settings.admin_password:
+        try:
+            if await accounts.users.ensure_admin(settings.admin_password) is not None:
+                await accounts.audit.record("user.bootstrap_admin", "admin", username="system")
+        except WeakPassword as exc:
+            logger.error("HOTLINE_ADMIN_PASSWORD was not used: %s", exc)
+    yield
+
+
+def setup_auth_routes(app: web.Application) -> None:
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login_form)
+    app.router.add_post("/logout", logout_form)
+    app.router.add_post("/api/v1/auth/login", login_json)
+    app.router.add_get("/api/v1/auth/session", session_json)
+    app.router.add_post("/api/v1/auth/logout", logout_json)
+
+
+# ---- helpers for handlers -------------------------------------------------------------
+
+
+def cookie_name(settings_public_url: str | None) -> str:
+    return "__Host-hotline_session" if _is_https(settings_public_url) else "hotline_session"
+
+
+def _is_https(public_url: str | None) -> bool:
+    return bool(public_url and public_url.lower().startswith("https://"))
+
+
+def current_user(request: web.Request) -> User:
+    """The logged-in user; only valid inside a handler wrapped by ``require_*``."""
+    return request[AUTH].user
+
+
+def csrf_token(request: web.Request) -> str:
+    return request[AUTH].session.csrf_token
+
+
+def has_permission(request: web.Request, permission: Permission) -> bool:
+    return current_user(request).can(permission)
+
+
+def client_ip(request: web.Request) -> str:
+    return request.remote or ""
+
+
+async def audit(
+    request: web.Request, action: str, target: str = "", detail: dict[str, Any] | None = None
+) -> None:
+    """Appends to the audit log as the current user (or anonymously outside a session)."""
+    ctx = request.get(AUTH)
+    await request.app[ACCOUNTS].audit.record(
+        action,
+        target,
+        user_id=ctx.user.id if ctx else None,
+        username=ctx.user.username if ctx else "",
+        detail=detail,
+        ip=client_ip(request),
+    )
+
+
+async def authenticate(request: web.Request) -> AuthContext | None:
+    """The session and user behind the request's cookie, or None; sets ``request[AUTH]``."""
+    if AUTH in request:
+        return request[AUTH]
+    accounts = request.app[ACCOUNTS]
+    token = request.cookies.get(cookie_name(request.app[keys.SETTINGS].public_url))
+    if not token:
+        return None
+    session = await accounts.sessions.get(token)
+    if session is None:
+        return None
+    user = await accounts.users.get(session.user_id)
+    if user is None or not user.active:
+        await accounts.sessions.delete(token)
+        return None
+    ctx = AuthContext(user, session)
+    request[AUTH] = ctx
+    return ctx
+
+
+def require_role(*roles: Role) -> Callable[[Handler], Handler]:
+    """Allows logged-in users with one of ``roles`` (any role when none is given)."""
+    allowed = frozenset(roles)
+    return _guard(lambda user: not allowed or user.role in allowed)
+
+
+def require_permission(*permissions: Permission) -> Callable[[Handler], Handler]:
+    """Allows logged-in users holding every one of ``permissions``."""
+    return _guard(lambda user: all(user.can(p) for p in permissions))
+
+
+def _guard(allowed: Callable[[User], bool]) -> Callable[[Handler], Handler]:
+    def decorator(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapper(request: web.Request) -> web.StreamResponse:
+            if not _same_origin(request):
+                return _refuse(request, 403, "cross_origin", "请求来源不被允许。")
+            ctx = await authenticate(request)
+            if ctx is None:
+                if _wants_html(request):
+                    return redirect(f"/login?next={quote(request.path_qs, safe='/')}")
+                return json_error(401, "请先登录。", "unauthenticated")
+            if not allowed(ctx.user):
+                return _refuse(request, 403, "forbidden", "您的账号没有访问此页面的权限。")
+            if request.method in UNSAFE_METHODS and not await _csrf_ok(request, ctx.session):
+                return _refuse(request, 403, "csrf_failed", "页面已过期，请刷新页面后重试。")
+            return await handler(request)
+
+        return wrapper
+
+    return decorator
+
+
+def redirect(location: str) -> web.Response:
+    """A 303 See Other (after a form POST the browser follows with GET)."""
+    return web.Response(status=303, headers={hdrs.LOCATION: location, "Cache-Control": "no-store"})
+
+
+def _wants_html(request: web.Request) -> bool:
+    return (
+        request.method == "GET"
+        and not request.path.startswith("/api/")
+        and "text/html" in request.headers.get(hdrs.ACCEPT, "")
+    )
+
+
+def _refuse(request: web.Request, status: int, code: str, message: str) -> web.Response:
+    if "text/html" in request.headers.get(hdrs.ACCEPT, "") and not request.path.startswith("/api/"):
+        return render("error.html", {"message": message, "status": status}, status=status)
+    return json_error(status, message, code)
+
+
+def _expected_origin(request: web.Request) -> str:
+    public_url = request.app[keys.SETTINGS].public_url
+    if public_url:
+        parts = urlsplit(public_url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+    return f"{request.scheme}://{request.host}".lower()
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get(hdrs.ORIGIN)
+    upgrade = request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
+    if origin is None or (request.method not in UNSAFE_METHODS and not upgrade):
+        return True
+    return origin.lower() == _expected_origin(request)
+
+
+async def _csrf_ok(request: web.Request, session: Session) -> bool:
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        field = (await request.post()).get(CSRF_FIELD)
+        sent = field if isinstance(field, str) else None
+    return sent is not None and hmac.compare_digest(sent, session.csrf_token)
+
+
+def _safe_next(target: str | None, user: User) -> str:
+    """Only same-site paths: ``/console/…`` yes, ``//evil.example`` or ``https://…`` no."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return ROLE_HOME[user.role]
+
+
+def _set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    settings = request.app[keys.SETTINGS]
+    response.set_cookie(
+        cookie_name(settings.public_url),
+        token,
+        max_age=settings.session_max_hours * 3600,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=_is_https(settings.public_url),
+    )
+
+
+def _clear_session_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    settings = request.app[keys.SETTINGS]
+    response.del_cookie(
+        cookie_name(settings.public_url),
+        path="/",
+        secure=_is_https(settings.public_url),
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+async def _start_session(request: web.Request, user: User) -> tuple[str, Session]:
+    accounts = request.app[ACCOUNTS]
+    old = request.cookies.get(cookie_name(request.app[keys.SETTINGS].public_url))
+    if old:  # never reuse a session id across a login (session fixation)
+        await accounts.sessions.delete(old)
+    token, session = await accounts.sessions.create(user.id, client_ip(request))
+    request[AUTH] = AuthContext(user, session)
+    await audit(request, "login", user.username)
+    return token, session
+
+
+async def _end_session(request: web.Request) -> None:
+    token = request.cookies.get(cookie_name(request.app[keys.SETTINGS].public_url))
+    if token:
+        await audit(request, "logout", current_user(request).username)
+        await request.app[ACCOUNTS].sessions.delete(token)
+
+
+async def _check_password(request: web.Request, username: str, password: str) -> User | str:
+    """The user, or the Chinese message explaining why the login failed."""
+    result = await request.app[ACCOUNTS].users.authenticate(username, password)
+    if result.user is None:
+        await request.app[ACCOUNTS].audit.record(
+            "login_failed",
+            username[:64],
+            username="",
+            detail={"locked": result.locked},
+            ip=client_ip(request),
+        )
+        return _LOCKED if result.locked else _BAD_LOGIN
+    return result.user
+
+
+# ---- routes ---------------------------------------------------------------------------
+
+
+def _login_response(
+    request: web.Request, *, error: str | None = None, username: str = "", status: int = 200
+) -> web.Response:
+    token = secrets.token_urlsafe(32)
+    response = render(
+        "login.html",
+        {
+            "csrf_token": token,
+            "error": error,
+            "username": username,
+            "next": request.query.get("next", ""),
+        },
+        status=status,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        path="/login",
+        httponly=True,
+        samesite="Strict",
+        secure=_is_https(request.app[keys.SETTINGS].public_url),
+    )
+    return response
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    ctx = await authenticate(request)
+    if ctx is not None:
+        return redirect(_safe_next(request.query.get("next"), ctx.user))
+    return _login_response(request)
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    username = str(form.get("username", ""))
+    sent = str(form.get(CSRF_FIELD, ""))
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not _same_origin(request) or not expected or not hmac.compare_digest(sent, expected):
+        return _login_response(
+            request, error="登录页面已过期，请重新输入。", username=username, status=403
+        )
+    outcome = await _check_password(request, username, str(form.get("password", "")))
+    if isinstance(outcome, str):
+        return _login_response(request, error=outcome, username=username, status=401)
+    token, _ = await _start_session(request, outcome)
+    response = redirect(_safe_next(str(form.get("next", "")), outcome))
+    _set_session_cookie(request, response, token)
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@require_role()
+async def logout_form(request: web.Request) -> web.StreamResponse:
+    await _end_session(request)
+    response = redirect("/login")
+    _clear_session_cookie(request, response)
+    return response
+
+
+async def login_json(request: web.Request) -> web.StreamResponse:
+    # A cross-site page cannot send application/json without a CORS preflight, which this
+    # server never grants, so the content type itself protects this endpoint from login CSRF.
+    if not _same_origin(request):
+        return json_error(403, "请求来源不被允许。", "cross_origin")
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        return json_error(400, "请提供用户名和密码。", "invalid_login")
+    outcome = await _check_password(
+        request, str(body.get("username", "")), str(body.get("password", ""))
+    )
+    if isinstance(outcome, str):
+        return json_error(401, outcome, "login_failed")
+    token, session = await _start_session(request, outcome)
+    response = json_ok({"user": outcome.to_json(), "csrf_token": session.csrf_token})
+    _set_session_cookie(request, response, token)
+    return response
+
+
+@require_role()
+async def session_json(request: web.Request) -> web.StreamResponse:
+    response = json_ok({"user": current_user(request).to_json(), "csrf_token": csrf_token(request)})
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@require_role()
+async def logout_json(request: web.Request) -> web.StreamResponse:
+    await _end_session(request)
+    response = json_ok({"status": "logged_out"})
+    _clear_session_cookie(request, response)
+    return response
+
+
+__all__ = [
+    "ACCOUNTS",
+    "AUTH",
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "ROLE_HOME",
+    "Accounts",
+    "AuthContext",
+    "audit",
+    "auth_resources",
+    "authenticate",
+    "client_ip",
+    "cookie_name",
+    "csrf_token",
+    "current_user",
+    "has_permission",
+    "redirect",
+    "require_permission",
+    "require_role",
+    "setup_auth_routes",
+]

@@ -1,0 +1,27 @@
+"""A gateway with console users, in-process, with Rasa pointed at a closed port."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.gateway.app import create_app
+from bot.settings import Settings
+from tests.supervisor.console_helpers import Console, closed_port, seed_users
+
+
+@pytest.fixture
+def console_settings(settings: Settings) -> Settings:
+    return settings.with_overrides(rasa_url=f"http://127.0.0.1:{closed_port()}")
+
+
+@pytest.fixture
+async def console(aiohttp_client, console_settings: Settings) -> Console:  # type: ignore[no-untyped-def]
+    client = await aiohttp_client(create_app(console_settings))
+    await seed_users(client)
+    return Console(client)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt at N=2**10 instead of 2**15: same code path, a few ms per hash instead of 150."""
+    monkeypatch.setattr("bot.accounts.passwords._N", 2**10)

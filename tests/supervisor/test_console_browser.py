@@ -1,0 +1,255 @@
+"""The console in a real browser (Debian's chromium, headless) against an in-process gateway.
+
+A supervisor filters to low-confidence conversations, opens one, corrects the intent and
+entities, exports the NLU YAML and Rasa validates it merged with ``data/nlu``. Personal
+data never reaches the page's HTML without the unmask permission; a citizen's script
+never runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser, Page, async_playwright
+
+from bot.accounts import Permission, Role
+from bot.gateway import keys
+from bot.gateway.app import create_app
+from bot.gateway.auth import ACCOUNTS
+from bot.settings import PROJECT_ROOT, Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+PASSWORD = "browser-pass-42"
+PHONE = "13812345678"
+ID_NUMBER = "370102199003071238"
+SECRETS = (PHONE, ID_NUMBER, "12345号", "501室")
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    app: web.Application
+
+
+async def _seed(app: web.Application) -> None:
+    users = app[ACCOUNTS].users
+    await users.create("zhangsan", PASSWORD, Role.SUPERVISOR, display_name="张质检")
+    await users.create(
+        "lisi",
+        PASSWORD,
+        Role.SUPERVISOR,
+        display_name="李班长",
+        extra_permissions=frozenset({Permission.UNMASK_PERSONAL_DATA}),
+    )
+    store = app[keys.TRANSCRIPT]
+
+    async def turn(cid: str, channel: str, said: str, intent: str, conf: float) -> None:
+        row = await store.append(cid, channel, "citizen", said)
+        nlu = {"intent": intent, "confidence": conf, "entities": [], "actions": []}
+        if intent == "nlu_fallback":
+            nlu["actions"] = ["utter_default"]
+        await store.annotate(row, {"nlu": nlu})
+        reply = "抱歉，我没有完全理解您的意思。" if conf < 0.45 else "好的，已为您记录。"
+        await store.append(cid, channel, "bot", reply, {"status": "ok"})
+
+    await turn(
+        "wx-lamp",
+        "wechat",
+        f"经十路12345号门口的路灯坏了，我电话{PHONE}，住阳光小区3号楼2单元501室",
+        "nlu_fallback",
+        0.32,
+    )
+    await turn("web-std", "webchat", "GB/T 33358是什么标准", "ask_standard", 0.97)
+    await turn(
+        "web-id", "webchat", f"我的身份证{ID_NUMBER}办居住证要什么材料", "ask_materials", 0.91
+    )
+    await turn(
+        "web-xss",
+        "webchat",
+        '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">噪音扰民',
+        "complain",
+        0.52,
+    )
+
+
+@pytest.fixture(scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
+    settings = Settings().with_overrides(
+        var_dir=tmp_path_factory.mktemp("console-browser"),
+        rasa_url=f"http://127.0.0.1:{_free_port()}",
+        rasa_token="browser-test",
+    )
+    app = create_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = _free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    await _seed(app)
+    yield Server(f"http://127.0.0.1:{port}", app)
+    await runner.cleanup()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(accept_downloads=True, locale="zh-CN")
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+async def _login(page: Page, server: Server, username: str, start: str) -> None:
+    await page.goto(server.url + start)
+    assert "/login" in page.url
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(server.url + start)
+
+
+async def _assert_no_personal_data(page: Page) -> None:
+    html = await page.content()
+    for secret in SECRETS:
+        assert secret not in html, (secret, page.url)
+
+
+async def test_review_correct_export_and_rasa_validates(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    await _login(page, server, "zhangsan", "/console/conversations")
+    assert await page.locator("#conversation-list tbody tr").count() == 4
+
+    await page.fill("input[name=conf_below]", "0.5")
+    await page.click("#filters button[type=submit]")
+    await page.wait_for_url("**conf_below=0.5**")
+    rows = page.locator("#conversation-list tbody tr")
+    assert await rows.count() == 1
+    assert "经十路" in await rows.first.inner_text()
+    await _assert_no_personal_data(page)
+
+    await rows.first.locator("td.message a").click()
+    await page.wait_for_url("**/console/conversations/*")
+    turn = page.locator("li.turn.citizen").first
+    assert "138****5678" in await turn.inner_text()
+    assert "未能识别（nlu_fallback）" in await turn.locator(".intent").inner_text()
+    await _assert_no_personal_data(page)
+
+    await turn.locator("summary").click()
+    form = turn.locator("form.correction-form")
+    await form.locator("select[name=intent]").select_option("complain")
+    await form.locator("select[name=entity_0]").select_option("location")
+    await form.locator("input[name=entity_text_0]").fill("经十路")
+    await form.locator("select[name=entity_1]").select_option("phone_number")
+    # The reviewer copies the masked number; the server maps it to the real characters.
+    await form.locator("input[name=entity_text_1]").fill("138****5678")
+    await form.locator("button[type=submit]").click()
+    await page.wait_for_load_state()
+    corrected = page.locator("li.turn.citizen .correction").first
+    assert "投诉（complain）" in await corrected.inner_text()
+    await _assert_no_personal_data(page)
+
+    await page.click("text=意图修正")
+    await page.wait_for_url("**/console/corrections")
+    assert "1 条尚未导出" in await page.inner_text("main")
+    async with page.expect_download() as info:
+        await page.click("#export-yaml")
+    download = await info.value
+    exported = tmp_path / "data" / "corrections.yml"
+    exported.parent.mkdir()
+    await download.save_as(exported)
+    body = exported.read_text(encoding="utf-8")
+    assert "- intent: complain" in body and "[经十路](location)" in body
+    assert "[13800005678](phone_number)" in body and PHONE not in body
+
+    if not RASA.exists():
+        pytest.skip("the Rasa runtime (.venv-rasa) is not installed")
+    for nlu_file in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
+        shutil.copy(nlu_file, exported.parent / nlu_file.name)
+    process = await asyncio.create_subprocess_exec(
+        str(RASA),
+        "data",
+        "validate",
+        "--domain",
+        "domain.yml",
+        "--data",
+        str(exported.parent),
+        cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=300)
+    log = output.decode("utf-8", "replace")
+    assert process.returncode == 0, log[-3000:]
+    assert "is not in domain" not in log
+
+
+async def test_personal_data_stays_masked_without_permission(page: Page, server: Server) -> None:
+    await _login(page, server, "zhangsan", "/console/conversations")
+    links = await page.locator("#conversation-list td.message a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+    for link in [*links, "/console/metrics", "/console/corrections"]:
+        for suffix in ("", "?unmask=1"):
+            await page.goto(server.url + link + suffix)
+            await _assert_no_personal_data(page)
+            assert await page.locator("#unmask-link").count() == 0
+
+
+async def test_unmasking_shows_the_data_and_is_audited(page: Page, server: Server) -> None:
+    await _login(page, server, "lisi", "/console/conversations")
+    await page.locator("#conversation-list td.message a", has_text="身份证").click()
+    await page.wait_for_url("**/console/conversations/*")
+    await _assert_no_personal_data(page)
+    await page.click("#unmask-link")
+    await page.wait_for_url("**unmask=1")
+    assert ID_NUMBER in await page.inner_text("li.turn.citizen")
+    entries = await server.app[ACCOUNTS].audit.entries(action="personal_data.unmask")
+    assert [e.username for e in entries] == ["lisi"]
+
+
+async def test_citizen_markup_never_runs(page: Page, server: Server) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    await _login(page, server, "zhangsan", "/console/conversations")
+    await page.locator("#conversation-list td.message a", has_text="噪音扰民").click()
+    await page.wait_for_url("**/console/conversations/*")
+    text = await page.inner_text("li.turn.citizen .text")
+    assert text.startswith("<script>window.__xss = 1</script>")
+    assert await page.evaluate("typeof window.__xss") == "undefined"
+    assert await page.locator("li.turn img").count() == 0
+    assert dialogs == []
