@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,8 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.logs import conversation_context
 
 
-class HotlineAction(Action):
-    """Subclasses implement ``respond``; ``run`` scopes the logs to the conversation."""
+class HotlineAction(Action, ABC):  # type: ignore[misc]
+    """Subclasses implement ``respond``; ``run`` scopes the logs to the conversation.
+
+    Abstract, so that rasa-sdk's scan for actions does not register the base itself.
+    """
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -20,10 +24,10 @@ class HotlineAction(Action):
         with conversation_context(tracker.sender_id):
             return await self.respond(dispatcher, tracker, domain)
 
+    @abstractmethod
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        raise NotImplementedError
+    ) -> list[EventType]: ...
 
 
 def latest_text(tracker: Tracker) -> str:
