@@ -34,3 +34,9 @@ nlu-report: setup
 
 eval-routing: setup
 	@$(PY) -m bot routing eval $(if $(EVAL),--eval $(EVAL)) $(if $(OUT),--out $(OUT))
+
+eval-search: setup
+	@$(PY) -m bot kb eval $(if $(EVAL),--eval $(EVAL)) $(if $(OUT),--out $(OUT))
+
+bench-search: setup
+	@$(PY) -m bot kb bench $(if $(OUT),--out $(OUT))

@@ -20,6 +20,34 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli import register_core_commands
 
     register_core_commands(commands)
+
+    from bot.wechat_menu import register_wechat_menu_command
+
+    register_wechat_menu_command(commands)
+
+    from bot.accounts.cli import register_user_commands
+
+    register_user_commands(commands)
+
+    from bot.workorders.cli import register_workorder_commands
+
+    register_workorder_commands(commands)
+
+    from bot.routing.cli import register_routing_commands
+
+    register_routing_commands(commands)
+
+    from bot.embedding.cli import register_embedding_commands
+
+    register_embedding_commands(commands)
+
+    from bot.supervisor.cli import register_supervisor_commands
+
+    register_supervisor_commands(commands)
+
+    from bot.knowledge.cli import register_knowledge_commands
+
+    register_knowledge_commands(commands)
     return parser
 
 

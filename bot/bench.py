@@ -127,12 +127,15 @@ def run_bench() -> int:
     var_dir = base.var_dir / "bench"
     shutil.rmtree(var_dir, ignore_errors=True)
     rasa_port = _free_port()
+    workorder_port = _free_port()
     settings = base.with_overrides(
         var_dir=var_dir,
         gateway_port=_free_port(),
         rasa_port=rasa_port,
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_port=_free_port(),
+        workorder_port=workorder_port,
+        workorder_url=f"http://127.0.0.1:{workorder_port}",
         rate_limit_messages=1_000_000,
     )
     stack = Stack(settings)

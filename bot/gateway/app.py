@@ -11,9 +11,12 @@ from redis.asyncio import Redis
 from bot.conversation import ConversationService
 from bot.conversation.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from bot.conversation.transcript import TranscriptStore
-from bot.gateway import keys
+from bot.gateway import keys, webchat
+from bot.gateway.agent_live import agent_resources
+from bot.gateway.auth import auth_resources
 from bot.gateway.middleware import error_middleware
 from bot.gateway.routes import setup_routes
+from bot.gateway.supervisor import supervisor_resources
 from bot.settings import Settings
 from bot.storage import create_engine, create_tables
 from connectors.rasa import RasaClient
@@ -25,6 +28,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[keys.SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
+    app.cleanup_ctx.extend((auth_resources, supervisor_resources))  # consoles
+    app[webchat.CITIZEN_SOCKETS] = webchat.CitizenSockets()
+    app.cleanup_ctx.append(agent_resources)  # human handoff, agent workspace (bot/handoff)
     setup_routes(app)
     return app
 

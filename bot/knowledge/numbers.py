@@ -168,7 +168,8 @@ class StandardNumber:
 
     @property
     def canonical(self) -> str:
-        head = f"{self.prefix or self.family} {self.code}"
+        prefix = self.prefix or self.family
+        head = f"{prefix}{self.code}" if prefix.endswith("/") else f"{prefix} {self.code}"
         return f"{head}-{self.year}" if self.year else head
 
     @property
@@ -243,7 +244,8 @@ def _from_match(match: re.Match[str]) -> StandardNumber:
     if groups["db"]:
         family = f"DB{groups['db']}"
         kind = groups["db_kind"] or groups["db_kind2"]
-        prefix = f"{family}/{kind}" if kind else family
+        # Mandatory local standards are written DB37/2376-2019: the slash stays.
+        prefix = f"{family}/{kind}" if kind else f"{family}/"
         return StandardNumber(family, prefix, groups["db_code"], _year(groups["db_year"]))
     if groups["tq"]:
         family = f"{groups['tq']}/{groups['org']}"

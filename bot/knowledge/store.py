@@ -145,13 +145,12 @@ class KnowledgeStore:
         for start in range(0, len(entries), _BATCH):
             batch = entries[start : start + _BATCH]
             with self.engine.begin() as conn:
-                known = dict(
-                    conn.execute(
-                        sa.select(entries_table.c.id, entries_table.c.content_hash).where(
-                            entries_table.c.id.in_([e.id for e in batch])
-                        )
-                    ).tuples()
+                rows = conn.execute(
+                    sa.select(entries_table.c.id, entries_table.c.content_hash).where(
+                        entries_table.c.id.in_([e.id for e in batch])
+                    )
                 )
+                known = {row.id: row.content_hash for row in rows}
                 for entry in batch:
                     digest = entry.content_hash()
                     if known.get(entry.id) == digest:
@@ -260,7 +259,7 @@ class KnowledgeStore:
         )
         return IndexRows(passages, vectors)
 
-    def _iter_passages(self, model_id: str) -> Iterator[sa.Row[Any]]:
+    def _iter_passages(self, model_id: str) -> Iterator[Any]:
         with self.engine.connect() as conn:
             result = conn.execution_options(yield_per=2000).execute(
                 sa.select(

@@ -204,9 +204,12 @@ def snippet(
     text = " ".join(body.split())
     folded = normalise(text)
     positions = sorted(
-        (m.start(), m.start() + len(term))
-        for term in terms
-        for m in re.finditer(re.escape(term), folded)
+        (
+            (m.start(), m.start() + len(term))
+            for term in terms
+            for m in re.finditer(re.escape(term), folded)
+        ),
+        key=lambda span: (span[0], span[0] - span[1]),
     )
     start = 0
     if len(text) > width and positions:
@@ -224,7 +227,9 @@ def snippet(
     spans: list[tuple[int, int]] = []
     for a, b in positions:
         if a >= start and b <= end and not any(a < y and b > x for x, y in spans):
-            spans.append((a - start + len(prefix), b - start + len(prefix)))
+            spans.append((a, b))
+    shift = len(prefix) - start
+    spans = [(a + shift, b + shift) for a, b in spans]
     return prefix + window + suffix, tuple(sorted(spans))
 
 

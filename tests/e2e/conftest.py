@@ -25,15 +25,19 @@ def free_port() -> int:
 
 def stack_settings(var_dir: Path, **overrides: object) -> Settings:
     rasa_port = free_port()
+    workorder_port = free_port()
     defaults: dict[str, object] = {
         "var_dir": var_dir,
         "gateway_port": free_port(),
         "rasa_port": rasa_port,
         "rasa_url": f"http://127.0.0.1:{rasa_port}",
         "action_port": free_port(),
+        "workorder_port": workorder_port,
+        "workorder_url": f"http://127.0.0.1:{workorder_port}",
         "rasa_token": uuid.uuid4().hex,
         "database_url": None,
         "redis_url": None,
+        "kb_preload": True,
     }
     return Settings.from_env().with_overrides(**{**defaults, **overrides})
 

@@ -10,10 +10,21 @@
   let retryMs = 1000;
   const pending = [];
 
-  function addMessage(role, text, buttons) {
+  const HANDOFF_STATUS = {
+    waiting: "正在为您转接人工客服，请稍候…",
+    with_agent: "人工客服正在为您服务",
+  };
+
+  function addMessage(role, text, buttons, label) {
     const item = document.createElement("li");
     item.className = "msg " + role;
-    item.textContent = text;
+    if (label) {
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = label;
+      item.appendChild(who);
+    }
+    item.appendChild(document.createTextNode(text));
     if (buttons && buttons.length) {
       const group = document.createElement("div");
       group.className = "buttons";
@@ -51,6 +62,12 @@
         localStorage.setItem(STORAGE_KEY, data.conversation_id);
       } else if (data.type === "bot") {
         for (const m of data.messages) addMessage("bot", m.text || "", m.buttons);
+      } else if (data.type === "agent") {
+        // A human agent's words (bot/handoff): labelled, so the citizen knows who answers.
+        for (const m of data.messages) addMessage("agent", m.text || "", null, `人工客服 ${data.agent || ""}`);
+      } else if (data.type === "handoff") {
+        if (data.text) addMessage("system", data.text);
+        setStatus(HANDOFF_STATUS[data.state] || "已连接，请输入您的问题");
       } else if (data.type === "error") {
         addMessage("error", data.message);
       }

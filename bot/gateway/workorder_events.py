@@ -1,0 +1,171 @@
+"""The work-order system's status webhooks, turned into messages to the citizen.
+
+``POST /webhooks/workorders`` receives one change of one order (signed with HMAC-SHA256
+and a timestamp, see ``bot.workorders.webhooks``). A forged, altered or replayed delivery
+is refused with 401 and never reaches a citizen. An authentic one is told to the citizen
+who filed the order, on the channel they used: on the web chat it is written to the
+transcript as the bot's turn and pushed to the open page (over the handoff bus, so the
+replica holding the page delivers it), on WeChat it is sent as a customer-service message.
+
+Deliveries are retried by the sender until they are answered with 2xx, so each event id is
+claimed in the database first and a repeat is acknowledged without telling the citizen
+twice. The notices of creation and first dispatch are only forwarded to a citizen who was
+given an acceptance number (受理号) while the work-order system was down or slow: one who
+got the order number in the assistant's answer already knows both (``already_told``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import Column, DateTime, String, Table, delete
+from sqlalchemy.exc import IntegrityError
+
+from bot.gateway import keys, webchat
+from bot.gateway.agent_live import AGENT
+from bot.gateway.responses import json_error, json_ok
+from bot.gateway.wechat import conversation_id_for, notify_wechat_citizen, openid_of
+from bot.storage import metadata
+from bot.workorders.webhooks import (
+    SIGNATURE_HEADER,
+    WebhookEvent,
+    WebhookSignatureError,
+    verify_webhook,
+)
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/workorders"
+WEBCHAT = "webchat"
+WECHAT = "wechat"
+
+received_events = Table(
+    "workorder_webhook_events",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("order_no", String(32), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+
+async def receive(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    body = await request.read()
+    try:
+        event = verify_webhook(
+            settings.workorder_webhook_secret, body, request.headers.get(SIGNATURE_HEADER)
+        )
+    except WebhookSignatureError as exc:
+        logger.warning("work-order webhook refused: %s", exc.reason)
+        return json_error(401, "签名校验失败。", "invalid_signature")
+    if not await _claim(request.app, event):
+        return json_ok({"status": "duplicate"})
+    try:
+        status = await deliver(request.app, event)
+    except Exception:
+        await _release(request.app, event)  # let the sender's retry try again
+        raise
+    logger.info(
+        "work-order notice %s",
+        status,
+        extra={"event": "workorder_notice", "order_no": event.order_no, "action": event.action},
+    )
+    return json_ok({"status": status})
+
+
+async def _claim(app: web.Application, event: WebhookEvent) -> bool:
+    """Whether this event id is seen for the first time (then it is recorded)."""
+    row = {"event_id": event.event_id, "order_no": event.order_no, "received_at": datetime.now(UTC)}
+    try:
+        async with app[keys.DB].begin() as conn:
+            await conn.execute(received_events.insert().values(**row))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def _release(app: web.Application, event: WebhookEvent) -> None:
+    async with app[keys.DB].begin() as conn:
+        await conn.execute(
+            delete(received_events).where(received_events.c.event_id == event.event_id)
+        )
+
+
+def conversation_of(event: WebhookEvent) -> str:
+    if event.conversation_id:
+        return event.conversation_id
+    if event.channel == WECHAT and event.channel_user:
+        return conversation_id_for(event.channel_user)
+    return event.channel_user
+
+
+def already_told(event: WebhookEvent, told: list[str]) -> bool:
+    """Whether the citizen knows of this creation or first dispatch from the assistant's
+    answer. When the order was created while they waited, the answer gave the order number,
+    the handling unit and the deadline (and may still be on its way: the notice can arrive
+    first); only a citizen given an acceptance number (受理号) is waiting to hear more."""
+    given_acceptance = bool(event.acceptance_no) and any(event.acceptance_no in t for t in told)
+    if event.action == "accept":
+        return not given_acceptance
+    if event.previous_status != "accepted":
+        return False  # a later dispatch is news
+    named = any(event.order_no in t and event.department in t for t in told)
+    answering = not given_acceptance and not any(event.order_no in t for t in told)
+    return named or answering
+
+
+async def deliver(app: web.Application, event: WebhookEvent) -> str:
+    """Tells the citizen; returns what happened (delivered, published, recorded, known,
+    unaddressed) for the log and the sender."""
+    conversation_id = conversation_of(event)
+    if not conversation_id:
+        return "unaddressed"
+    transcript = app[keys.TRANSCRIPT]
+    text = event.message
+    if event.action in ("accept", "dispatch"):
+        told = [row["text"] for row in await transcript.history(conversation_id)]
+        if already_told(event, told):
+            return "known"
+        if event.action == "accept":
+            text = (
+                f"您受理号为 {event.acceptance_no} 的诉求已生成工单，工单号 {event.order_no}，"
+                "我们会尽快派至承办单位办理。"
+            )
+    data: dict[str, Any] = {
+        "status": "workorder",
+        "workorder": {
+            "event_id": event.event_id,
+            "order_no": event.order_no,
+            "action": event.action,
+            "status": event.status,
+        },
+    }
+    if event.channel == WECHAT:
+        openid = event.channel_user or openid_of(conversation_id) or ""
+        delivered = await notify_wechat_citizen(app, openid, text)
+        await transcript.append(
+            conversation_id, WECHAT, "bot", text, {**data, "delivered": delivered}
+        )
+        return "delivered" if delivered else "recorded"
+    row_id = await transcript.append(conversation_id, event.channel or WEBCHAT, "bot", text, data)
+    if event.channel != WEBCHAT:
+        return "recorded"
+    frame = {"type": "bot", "status": "workorder", "messages": [{"text": text}]}
+    if AGENT in app:
+        # every replica hears the bus; the one holding the page pushes and marks the row
+        await app[AGENT].bus.publish(
+            {
+                "kind": "citizen",
+                "conversation_id": conversation_id,
+                "row_id": row_id,
+                "frame": frame,
+            }
+        )
+        return "published"
+    pushed = await app[webchat.CITIZEN_SOCKETS].push(conversation_id, frame)
+    if pushed:
+        await transcript.annotate(row_id, {"delivered": True})
+    return "delivered" if pushed else "recorded"

@@ -1,0 +1,153 @@
+"""Phone calls an agent takes with the assistant's help.
+
+A call has no bot: the agent talks to the caller, and what is said reaches the assistant
+either typed or pasted by the agent, or streamed by an ASR system segment by segment. The
+call's words go into the same transcript as online conversations (channel ``phone``,
+conversation id ``call:<call id>``), so suggestions, the draft work order and the
+supervisor's review work on calls exactly as on chats.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, Integer, String, Table, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.handoff.store import aware, utcnow
+from bot.storage import metadata
+
+CALL_CHANNEL = "phone"
+CALL_PREFIX = "call:"
+_CALL_ID = re.compile(r"^[A-Za-z0-9_.-]{1,56}$")
+
+call_table = Table(
+    "agent_call",
+    metadata,
+    Column("call_id", String(64), primary_key=True),
+    Column("agent_id", Integer, nullable=False),
+    Column("agent_name", String(64), nullable=False),
+    Column("caller", String(32), nullable=False, default=""),
+    Column("source", String(16), nullable=False, default="manual"),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Index("ix_agent_call_agent", "agent_id", "ended_at"),
+)
+
+
+class CallError(ValueError):
+    """A call request that cannot be honoured; the message is Chinese, for the client."""
+
+
+@dataclass(frozen=True)
+class Call:
+    call_id: str
+    agent_id: int
+    agent_name: str
+    caller: str
+    source: str
+    started_at: datetime
+    ended_at: datetime | None
+
+    @property
+    def conversation_id(self) -> str:
+        return CALL_PREFIX + self.call_id
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "call_id": self.call_id,
+            "conversation_id": self.conversation_id,
+            "agent_name": self.agent_name,
+            "caller": self.caller,
+            "source": self.source,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+        }
+
+
+def valid_call_id(call_id: str) -> bool:
+    return bool(_CALL_ID.match(call_id))
+
+
+def new_call_id() -> str:
+    return uuid.uuid4().hex
+
+
+class CallStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def start(
+        self, call_id: str, agent_id: int, agent_name: str, caller: str, source: str
+    ) -> Call:
+        if not valid_call_id(call_id):
+            raise CallError("通话编号格式不正确：应为 1 到 56 位字母、数字或 _.- 字符。")
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    call_table.insert().values(
+                        call_id=call_id,
+                        agent_id=agent_id,
+                        agent_name=agent_name,
+                        caller=caller[:32],
+                        source=source,
+                        started_at=utcnow(),
+                    )
+                )
+        except IntegrityError as exc:
+            raise CallError("该通话编号已存在。") from exc
+        call = await self.get(call_id)
+        assert call is not None
+        return call
+
+    async def get(self, call_id: str) -> Call | None:
+        if not valid_call_id(call_id):
+            return None
+        async with self.engine.connect() as conn:
+            row = (
+                (await conn.execute(select(call_table).where(call_table.c.call_id == call_id)))
+                .mappings()
+                .first()
+            )
+        return _call(row) if row else None
+
+    async def end(self, call_id: str) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(call_table)
+                .where(call_table.c.call_id == call_id, call_table.c.ended_at.is_(None))
+                .values(ended_at=utcnow())
+            )
+        return bool(result.rowcount)
+
+    async def active_for(self, agent_id: int) -> list[Call]:
+        query = (
+            select(call_table)
+            .where(call_table.c.agent_id == agent_id, call_table.c.ended_at.is_(None))
+            .order_by(call_table.c.started_at)
+        )
+        async with self.engine.connect() as conn:
+            return [_call(row) for row in (await conn.execute(query)).mappings().all()]
+
+
+def _call(row: Any) -> Call:
+    started = aware(row["started_at"])
+    assert started is not None
+    return Call(
+        call_id=row["call_id"],
+        agent_id=int(row["agent_id"]),
+        agent_name=row["agent_name"],
+        caller=row["caller"] or "",
+        source=row["source"] or "manual",
+        started_at=started,
+        ended_at=aware(row["ended_at"]),
+    )

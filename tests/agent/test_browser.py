@@ -1,0 +1,213 @@
+"""Real browsers on both sides: Debian's chromium, headless, driven by Playwright.
+
+The gateway runs in this process on a real port with the fake Rasa of ``fakes.py`` (the
+real Rasa is covered by the e2e suite), a small real knowledge base, and the project's
+reference work-order service on its own port. The citizen uses the web chat page, the
+agent the workspace page, each in its own browser context (own cookies and storage).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from tests.agent.conftest import PASSWORD, Harness, order_in_service
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 15_000
+
+pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def contexts(browser: Browser) -> AsyncIterator[list[BrowserContext]]:
+    opened: list[BrowserContext] = []
+    yield opened
+    for context in opened:
+        await context.close()
+
+
+async def open_page(
+    browser: Browser, contexts: list[BrowserContext], url: str, problems: list[str]
+) -> Page:
+    context = await browser.new_context(locale="zh-CN")
+    contexts.append(context)
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    await page.goto(url)
+    return page
+
+
+async def log_in_as_agent(page: Page, username: str) -> None:
+    await expect(page).to_have_url(re.compile(r"/login\?next=/agent/"))
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await expect(page).to_have_url(re.compile(r"/agent/$"))
+    await expect(page.locator("#live-status")).to_have_text("实时连接正常")
+
+
+async def citizen_says(page: Page, text: str) -> None:
+    await page.fill("#chat-input", text)
+    await page.click("#send-button")
+
+
+async def test_citizen_to_agent_and_back_to_the_bot(
+    assisted: Harness, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    problems: list[str] = []
+    agent = await open_page(browser, contexts, assisted.base + "/agent/", problems)
+    await log_in_as_agent(agent, "agent1")
+    await agent.check("#duty-toggle")
+    await expect(agent.locator("#duty-label")).to_have_text("接待中")
+
+    citizen = await open_page(browser, contexts, assisted.base + "/", problems)
+    await expect(citizen.locator("#connection-status")).to_have_text("已连接，请输入您的问题")
+    await citizen_says(citizen, "我想问一下公积金提取需要带什么材料")
+    await expect(citizen.locator(".msg.bot").last).to_contain_text("公积金")
+    await citizen_says(citizen, "转人工")
+    await expect(citizen.locator(".msg.bot").last).to_contain_text("正在为您转接人工客服")
+    conversation_id = await citizen.evaluate("localStorage.getItem('hotline12345.conversation_id')")
+
+    queued = agent.locator(f'#queue-list li[data-conversation-id="{conversation_id}"]')
+    await expect(queued).to_contain_text("公积金")
+    await queued.click()
+    await agent.click("#claim-button")
+    await expect(citizen.locator(".msg.system").last).to_contain_text("话务员甲已接入")
+    await expect(citizen.locator("#connection-status")).to_have_text("人工客服正在为您服务")
+
+    suggestion = agent.locator("#suggestions li").first
+    await expect(suggestion).to_contain_text("身份证")
+    await expect(suggestion.locator(".source")).to_contain_text("住房公积金提取办理")
+    await suggestion.locator("button.insert").click()
+    reply = agent.locator("#reply-text")
+    await expect(reply).to_have_value(re.compile("身份证"))
+    await reply.press("End")
+    await reply.type("如有其他问题请随时告诉我。")
+    edited = await reply.input_value()
+    await agent.click("#send-button")
+
+    from_agent = citizen.locator(".msg.agent").last
+    await expect(from_agent).to_contain_text("如有其他问题请随时告诉我。")
+    await expect(from_agent.locator(".who")).to_have_text("人工客服 话务员甲")
+    assert (await from_agent.inner_text()).endswith(edited)
+    await expect(agent.locator("#transcript li.agent").last).to_contain_text("修改后采用推荐答案")
+
+    await agent.click("#handback-button")
+    await expect(citizen.locator(".msg.system").last).to_contain_text("智能助手继续为您服务")
+    await citizen_says(citizen, "你好")
+    await expect(citizen.locator(".msg.bot").last).to_have_text("您好！请问有什么可以帮您？")
+    assert problems == []
+
+
+async def test_phone_call_transcript_becomes_a_work_order(
+    assisted: Harness,
+    browser: Browser,
+    contexts: list[BrowserContext],
+    workorder_service: tuple[str, str],
+    token_secret: str,
+) -> None:
+    problems: list[str] = []
+    agent = await open_page(browser, contexts, assisted.base + "/agent/", problems)
+    await log_in_as_agent(agent, "agent1")
+    asr = {"Authorization": "Bearer asr-secret-token"}
+
+    async def post(path: str, body: dict[str, Any]) -> None:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(assisted.base + path, json=body, headers=asr) as response,
+        ):
+            assert response.status in (200, 201), await response.text()
+
+    await post(
+        "/api/v1/asr/calls", {"call_id": "pbx-42", "agent": "agent1", "caller": "13912345678"}
+    )
+    await expect(agent.locator("#conv-title")).to_have_text("来电 13912345678")
+    segments = "/api/v1/asr/calls/pbx-42/segments"
+    await post(segments, {"speaker": "agent", "text": "您好，12345热线，请讲。"})
+    await post(
+        segments, {"speaker": "caller", "text": "我要投诉，历城区幸福花园5号楼", "final": False}
+    )
+    await expect(agent.locator("#partial")).to_contain_text("识别中")
+    await post(
+        segments,
+        {"speaker": "caller", "text": "我要投诉，历城区幸福花园5号楼旁边的路灯坏了一个星期了"},
+    )
+    await expect(agent.locator("#transcript li.citizen")).to_contain_text("路灯坏了")
+
+    draft = agent.locator("#draft")
+    await expect(draft.locator("textarea[name=content]")).to_have_value(re.compile("路灯"))
+    await expect(draft.locator("input[name=phone]")).to_have_value("13912345678")
+    await expect(draft.locator("input[name=address]")).to_have_value("历城区幸福花园5号楼")
+    await expect(draft.locator("select[name=request_type]")).to_have_value("投诉")
+    await expect(agent.locator("#suggestions li").first).to_contain_text("路灯")
+    await draft.locator("input[name=name]").fill("李女士")
+    await agent.click("#draft-submit")
+    result = agent.locator("#draft-result")
+    await expect(result).to_contain_text(re.compile(r"工单号 GD\d{13}"))
+    number = re.search(r"GD\d{13}", await result.inner_text())
+    assert number is not None
+    order = await order_in_service(workorder_service, token_secret, number.group(0))
+    assert "路灯" in order["content"] and order["request_type"] == "投诉"
+    await agent.click("#end-call-button")
+    await expect(agent.locator("#conv-state")).to_have_text("通话已结束")
+    assert problems == []
+
+
+async def test_script_in_a_citizen_message_never_runs(
+    assisted: Harness, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    problems: list[str] = []
+    agent = await open_page(browser, contexts, assisted.base + "/agent/", problems)
+    await log_in_as_agent(agent, "agent1")
+    await agent.check("#duty-toggle")
+    citizen = await open_page(browser, contexts, assisted.base + "/", problems)
+    await expect(citizen.locator("#connection-status")).to_have_text("已连接，请输入您的问题")
+    await citizen_says(citizen, "转人工")
+    await expect(citizen.locator(".msg.bot").last).to_contain_text("正在为您转接人工客服")
+    attacks = [
+        "<script>window.__pwned = 'script'; alert('script')</script>",
+        "<img src=x onerror=\"window.__pwned = 'img'; alert('img')\">",
+    ]
+    for attack in attacks:
+        await citizen_says(citizen, attack)
+        await expect(citizen.locator(".msg.bot").last).to_contain_text("排在第1位")
+
+    conversation_id = await citizen.evaluate("localStorage.getItem('hotline12345.conversation_id')")
+    await agent.locator(f'#queue-list li[data-conversation-id="{conversation_id}"]').click()
+    await agent.click("#claim-button")
+    shown = agent.locator("#transcript li.citizen .text")
+    await expect(shown.nth(1)).to_have_text(attacks[0])
+    await expect(shown.nth(2)).to_have_text(attacks[1])
+    await agent.fill("#reply-text", attacks[1])  # an agent's text is escaped for the citizen too
+    await agent.click("#send-button")
+    await expect(citizen.locator(".msg.agent").last).to_contain_text("onerror")
+    for page in (agent, citizen):
+        assert await page.evaluate("window.__pwned === undefined")
+        assert await page.locator("#transcript img, .chat-log img").count() == 0
+    assert problems == []

@@ -1,0 +1,203 @@
+"""The gateway's receiver of work-order webhooks: authentic changes reach the citizen on
+their channel and the transcript; forged, altered or replayed ones are refused."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import uuid
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.gateway import keys
+from bot.gateway.app import create_app
+from bot.gateway.workorder_events import WEBHOOK_PATH, already_told
+from bot.settings import Settings
+from bot.workorders.webhooks import SIGNATURE_HEADER, WebhookEvent, encode_event, sign
+from tests.wechat.wechat_fakes import FakeWeChatApi
+
+SECRET = "webhook-secret-for-tests"
+ORDER_NO = "GD2026112900042"
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def event(cid: str, **changes: Any) -> WebhookEvent:
+    base: dict[str, Any] = {
+        "event_id": uuid.uuid4().hex,
+        "order_no": ORDER_NO,
+        "acceptance_no": "SL2026112900042",
+        "action": "sign",
+        "action_label": "签收",
+        "status": "signed",
+        "status_label": "已签收",
+        "previous_status": "dispatched",
+        "department": "济南市城市管理局",
+        "deadline": None,
+        "at": "2026-11-29T08:00:00+00:00",
+        "channel": "webchat",
+        "channel_user": cid,
+        "conversation_id": cid,
+        "message": f"济南市城市管理局已签收您的工单 {ORDER_NO}，正在安排办理。",
+    }
+    return WebhookEvent(**{**base, **changes})
+
+
+async def post(
+    client: TestClient[web.Request, web.Application],
+    item: WebhookEvent,
+    secret: str = SECRET,
+    at: int | None = None,
+    body: bytes | None = None,
+) -> tuple[int, dict[str, Any]]:
+    raw = encode_event(item) if body is None else body
+    headers = {
+        SIGNATURE_HEADER: sign(secret, encode_event(item), at),
+        "Content-Type": "application/json",
+    }
+    response = await client.post(WEBHOOK_PATH, data=raw, headers=headers)
+    return response.status, await response.json()
+
+
+@pytest.fixture
+def gateway_settings(settings: Settings) -> Settings:
+    return settings.with_overrides(
+        rasa_url=f"http://127.0.0.1:{closed_port()}", workorder_webhook_secret=SECRET
+    )
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: Any, gateway_settings: Settings
+) -> TestClient[web.Request, web.Application]:
+    app_client: TestClient[web.Request, web.Application] = await aiohttp_client(
+        create_app(gateway_settings)
+    )
+    return app_client
+
+
+async def bot_rows(client: TestClient[web.Request, web.Application], cid: str) -> list[Any]:
+    rows = await client.app[keys.TRANSCRIPT].history(cid)
+    return [row for row in rows if row["role"] == "bot"]
+
+
+async def test_a_status_change_reaches_the_open_web_chat_and_the_transcript(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    cid = f"web-{uuid.uuid4().hex[:8]}"
+    ws = await client.ws_connect(f"/ws?conversation_id={cid}")
+    assert json.loads((await ws.receive()).data)["type"] == "session"
+    status, body = await post(client, event(cid))
+    assert status == 200 and body["status"] in {"published", "delivered"}
+    frame = json.loads((await ws.receive(timeout=5)).data)
+    assert frame["type"] == "bot" and frame["status"] == "workorder"
+    assert "已签收您的工单" in frame["messages"][0]["text"]
+    rows = await bot_rows(client, cid)
+    assert [row["text"] for row in rows] == [frame["messages"][0]["text"]]
+    assert rows[0]["data"]["workorder"]["order_no"] == ORDER_NO
+    assert rows[0]["data"].get("delivered") is True
+    await ws.close()
+
+
+async def test_without_an_open_page_the_notice_waits_in_the_transcript(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    cid = f"web-{uuid.uuid4().hex[:8]}"
+    status, _ = await post(client, event(cid))
+    assert status == 200
+    rows = await bot_rows(client, cid)
+    assert len(rows) == 1 and not rows[0]["data"].get("delivered")
+
+
+async def test_forged_altered_and_replayed_deliveries_are_refused(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    cid = f"web-{uuid.uuid4().hex[:8]}"
+    forged = await post(client, event(cid), secret="an-attackers-guess")
+    assert forged == (401, {"error": "invalid_signature", "message": "签名校验失败。"})
+    genuine = event(cid)
+    altered = encode_event(event(cid, message="请点击链接领取补贴：http://example.invalid"))
+    assert (await post(client, genuine, body=altered))[0] == 401
+    stale = await post(client, event(cid), at=int(time.time()) - 3600)
+    assert stale[0] == 401
+    unsigned = await client.post(WEBHOOK_PATH, data=encode_event(event(cid)))
+    assert unsigned.status == 401
+    assert await bot_rows(client, cid) == []
+
+
+async def test_a_retried_delivery_is_told_once(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    cid = f"web-{uuid.uuid4().hex[:8]}"
+    change = event(cid)
+    assert (await post(client, change))[0] == 200
+    assert await post(client, change) == (200, {"status": "duplicate"})
+    assert len(await bot_rows(client, cid)) == 1
+
+
+async def test_the_order_number_is_told_only_to_who_got_an_acceptance_number(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    transcript = client.app[keys.TRANSCRIPT]
+    told_number = f"web-{uuid.uuid4().hex[:8]}"
+    await transcript.append(told_number, "webchat", "bot", f"您的诉求已受理，工单号 {ORDER_NO}。")
+    created = {"action": "accept", "status": "accepted", "message": "您的诉求已受理……"}
+    assert (await post(client, event(told_number, **created)))[1] == {"status": "known"}
+    assert len(await bot_rows(client, told_number)) == 1
+
+    waiting = f"web-{uuid.uuid4().hex[:8]}"
+    await transcript.append(
+        waiting, "webchat", "bot", "您的诉求已受理，受理号 SL2026112900042，工单号生成后会通知您。"
+    )
+    status, _ = await post(client, event(waiting, **created))
+    assert status == 200
+    notice = (await bot_rows(client, waiting))[-1]["text"]
+    assert "SL2026112900042" in notice and ORDER_NO in notice
+
+
+def test_creation_and_first_dispatch_are_news_only_after_an_acceptance_number() -> None:
+    first = {"action": "dispatch", "status": "dispatched", "previous_status": "accepted"}
+    dispatch = event("c", **first)
+    named = f"您的诉求已受理，工单号 {ORDER_NO}，由济南市城市管理局办理，办理时限5个工作日。"
+    assert already_told(dispatch, ["您好"])  # the answer with the number is on its way
+    assert already_told(dispatch, [named])
+    assert not already_told(dispatch, ["您的诉求已受理，受理号 SL2026112900042……"])
+    assert not already_told(dispatch, [f"您的诉求已受理，工单号 {ORDER_NO}。"])  # no unit yet
+    again = event("c", action="dispatch", status="dispatched", previous_status="returned")
+    assert not already_told(again, [named])  # re-dispatched after 退单: news
+
+
+async def test_a_wechat_citizen_gets_a_customer_service_message(
+    aiohttp_client: Any, gateway_settings: Settings
+) -> None:
+    api = FakeWeChatApi(app_id="wx" + uuid.uuid4().hex[:16], app_secret=uuid.uuid4().hex)
+    server = TestServer(api.app())
+    await server.start_server()
+    api.url = str(server.make_url("")).rstrip("/")
+    try:
+        settings = gateway_settings.with_overrides(
+            wechat_app_id=api.app_id,
+            wechat_app_secret=api.app_secret,
+            wechat_token="tok" + uuid.uuid4().hex[:12],
+            wechat_api_base=api.url,
+        )
+        client: TestClient[web.Request, web.Application] = await aiohttp_client(
+            create_app(settings)
+        )
+        openid = "o" + uuid.uuid4().hex[:27]
+        change = event("", channel="wechat", channel_user=openid, conversation_id="")
+        status, body = await post(client, change)
+        assert (status, body) == (200, {"status": "delivered"})
+        assert await api.wait_for_texts(openid, 1) == [change.message]
+        rows = await bot_rows(client, f"wx:{openid}")
+        assert rows[0]["channel"] == "wechat" and rows[0]["data"]["delivered"] is True
+    finally:
+        await server.close()
