@@ -501,6 +501,7 @@ class AnswerValidation(FormValidationAction):
                 # The form ends because nothing is requested any more; its completion
                 # action then finds the slots empty and does nothing.
                 return [event for event in stopped if event.get("event") == "slot"]
+            _drop_cleared_candidates(tracker)
             events: list[EventType] = await super().run(dispatcher, tracker, domain)
             return events
 
@@ -540,6 +541,16 @@ class AnswerValidation(FormValidationAction):
             if self.answering(tracker, "ticket_number"):
                 return self.refuse(dispatcher, "ticket_number", exc)
             return {"ticket_number": None}
+
+
+def _drop_cleared_candidates(tracker: Tracker) -> None:
+    """Rasa hands the validation every slot set since the citizen's message, including the
+    ones a start action cleared (set to None): there is nothing to check in those."""
+    events = tracker.events
+    first = len(events)
+    while first > 0 and events[first - 1].get("event") == "slot":
+        first -= 1
+    tracker.events = events[:first] + [e for e in events[first:] if e.get("value") is not None]
 
 
 class ValidateWorkorderForm(AnswerValidation):
@@ -605,6 +616,8 @@ class ValidateWorkorderForm(AnswerValidation):
     async def validate_request_decision(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
     ) -> dict[str, Any]:
+        if not self.answering(tracker, "request_decision"):
+            return {"request_decision": value}
         numbers = [candidate.number for candidate in _candidates(tracker)]
         try:
             decision = read_decision(latest_text(tracker), numbers)
@@ -745,18 +758,18 @@ class ActionAskRequestDecision(HotlineAction):
             dispatcher.utter_message(text="好的，请问您要修改哪一项？", buttons=field_buttons())
             return [SlotSet("decision_prompt", None)]
         if isinstance(prompt, dict) and prompt.get("unclear"):
-            candidates = _candidates(tracker)
             dispatcher.utter_message(
-                text=str(prompt["unclear"]), buttons=decision_buttons(candidates)
+                text=str(prompt["unclear"]), buttons=decision_buttons(_candidates(tracker))
             )
             return [SlotSet("decision_prompt", None)]
         routing = _routing(tracker)
-        try:
-            desk = await DESKS.get()
-            candidates = await desk.merge_candidates(_citizen_request(tracker, routing))
-        except WorkOrderError as exc:
-            logger.info("merge candidates unavailable: %s", exc.code)
-            candidates = []
+        candidates: list[MergeCandidate] = []
+        if not _draft(tracker).confidential:  # a confidential request is never merged
+            try:
+                desk = await DESKS.get()
+                candidates = await desk.merge_candidates(_citizen_request(tracker, routing))
+            except WorkOrderError as exc:
+                logger.info("merge candidates unavailable: %s", exc.code)
         dispatcher.utter_message(
             text=summary_text(_draft(tracker), routing, candidates),
             buttons=decision_buttons(candidates),
@@ -778,14 +791,17 @@ class ActionSubmitRequest(HotlineAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         raw = tracker.get_slot("request_decision")
-        routing_data = tracker.get_slot("request_routing")
-        if not isinstance(raw, str) or not isinstance(routing_data, dict):
+        if not isinstance(raw, str):
             return _reset(*REQUEST_SLOTS)  # the form was stopped
         decision = Decision.decode(raw)
         if decision.choice is Choice.CANCEL:
             dispatcher.utter_message(text=STOPPED_REQUEST)
             return _reset(*REQUEST_SLOTS)
-        request = _citizen_request(tracker, Routing.from_json(routing_data))
+        routing_data = tracker.get_slot("request_routing")
+        routing = (
+            Routing.from_json(routing_data) if isinstance(routing_data, dict) else _routing(tracker)
+        )
+        request = _citizen_request(tracker, routing)
         try:
             desk = await DESKS.get()
             if decision.choice is Choice.MERGE:

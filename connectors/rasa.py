@@ -26,9 +26,7 @@ class RasaClient:
         self.token = token
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
 
-    async def send(
-        self, conversation_id: str, text: str, metadata: dict[str, Any]
-    ) -> EngineReply:
+    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> EngineReply:
         body = {"sender": conversation_id, "message": text, "metadata": metadata}
         try:
             async with self.session.post(

@@ -6,6 +6,8 @@ is refused with 401 and never reaches a citizen. An authentic one is told to the
 who filed the order, on the channel they used: on the web chat it is written to the
 transcript as the bot's turn and pushed to the open page (over the handoff bus, so the
 replica holding the page delivers it), on WeChat it is sent as a customer-service message.
+When a department has answered, the order's number is also set in the conversation's Rasa
+tracker, so that the citizen's "满意" or "不满意" is taken as the rating of that order.
 
 Deliveries are retried by the sender until they are answered with 2xx, so each event id is
 claimed in the database first and a repeat is acknowledged without telling the citizen
@@ -17,9 +19,12 @@ got the order number in the assistant's answer already knows both (``already_tol
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
+import aiohttp
 from aiohttp import web
 from sqlalchemy import Column, DateTime, String, Table, delete
 from sqlalchemy.exc import IntegrityError
@@ -134,6 +139,9 @@ async def deliver(app: web.Application, event: WebhookEvent) -> str:
                 f"您受理号为 {event.acceptance_no} 的诉求已生成工单，工单号 {event.order_no}，"
                 "我们会尽快派至承办单位办理。"
             )
+    if event.status == "replied":
+        # "请您对办理结果进行评价": a "不满意" that follows is about this order
+        await _remember_order(app, conversation_id, event.order_no)
     data: dict[str, Any] = {
         "status": "workorder",
         "workorder": {
@@ -169,3 +177,24 @@ async def deliver(app: web.Application, event: WebhookEvent) -> str:
     if pushed:
         await transcript.annotate(row_id, {"delivered": True})
     return "delivered" if pushed else "recorded"
+
+
+async def _remember_order(app: web.Application, conversation_id: str, order_no: str) -> None:
+    """Sets the dialogue's ``ticket_number`` through Rasa's tracker API; best effort."""
+    settings = app[keys.SETTINGS]
+    url = (
+        f"{settings.rasa_url.rstrip('/')}/conversations/"
+        f"{quote(conversation_id, safe=':')}/tracker/events"
+    )
+    slot = {"event": "slot", "name": "ticket_number", "value": order_no, "timestamp": time.time()}
+    try:
+        async with app[keys.HTTP].post(
+            url,
+            params={"token": settings.rasa_token, "include_events": "NONE"},
+            json=slot,
+            timeout=aiohttp.ClientTimeout(total=5),
+        ) as response:
+            if response.status != 200:
+                logger.warning("rasa refused the order number slot: %s", response.status)
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        logger.warning("rasa unreachable for the order number slot: %s", exc)

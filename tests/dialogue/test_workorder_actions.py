@@ -53,10 +53,13 @@ async def answer(
     return await conv.validate(ValidateWorkorderForm(), {slot: text}, domain)
 
 
-async def file_request(
-    conv: Conversation, domain: dict[str, Any], text: str = COMPLAINT, decision: str = "确认提交"
+async def read_back(
+    conv: Conversation,
+    domain: dict[str, Any],
+    text: str = COMPLAINT,
+    confidential: str = "不需要保密",
 ) -> str:
-    """A complaint from the first message to the answer with the number."""
+    """A complaint from the first message to the summary read back for confirmation."""
     conv.user(text, "complain")
     events = await conv.run(ActionStartRequest())
     assert followup(events) == "workorder_form"
@@ -67,14 +70,22 @@ async def file_request(
     await conv.validate(ValidateWorkorderForm(), prefilled, domain)
     if not conv.slots.get("phone_number"):
         await answer(conv, "phone_number", PHONE, domain)
-    for slot, text in (
+    for slot, reply in (
         ("citizen_name", "王女士"),
         ("consent_contact", "同意"),
-        ("confidential", "不需要保密"),
+        ("confidential", confidential),
     ):
-        await answer(conv, slot, text, domain)
+        await answer(conv, slot, reply, domain)
     conv.slots["requested_slot"] = "request_decision"
     await conv.run(ActionAskRequestDecision())
+    return conv.text()
+
+
+async def file_request(
+    conv: Conversation, domain: dict[str, Any], text: str = COMPLAINT, decision: str = "确认提交"
+) -> str:
+    """A complaint from the first message to the answer with the number."""
+    await read_back(conv, domain, text)
     await answer(conv, "request_decision", decision, domain)
     conv.slots["requested_slot"] = None
     await conv.run(ActionSubmitRequest())
@@ -149,8 +160,13 @@ async def test_modifying_an_answer_asks_again_and_reads_back_anew(
 ) -> None:
     conv = Conversation("web-modify")
     conv.user("我要投诉", "complain")
-    await conv.run(ActionStartRequest())
+    events = await conv.run(ActionStartRequest())
     assert conv.slots["matter"] is None
+    # at activation Rasa hands over the slots the start action cleared: nothing to say
+    cleared = {e["name"]: None for e in events if e.get("event") == "slot"}
+    conv.slots["requested_slot"] = None
+    await conv.validate(ValidateWorkorderForm(), cleared, domain)
+    assert conv.said == [] and conv.slots["decision_prompt"] is None
     conv.slots["requested_slot"] = "matter"
     await conv.run(AskMatter())
     assert "描述" in conv.text()
@@ -261,6 +277,11 @@ async def test_an_open_order_about_the_same_matter_is_offered_for_merging(
     await answer(neighbour, "request_decision", f"并入工单{number.group(0)}", domain)
     await neighbour.run(ActionSubmitRequest())
     assert f"并入{number.group(0)}" in neighbour.text()
+
+    # a citizen who asks for confidentiality is never merged with others
+    discreet = Conversation("web-discreet")
+    await read_back(discreet, domain, confidential="需要保密")
+    assert not any(title.startswith("并入") for title in discreet.buttons())
 
 
 async def test_listing_by_phone_needs_proof_of_owning_it(

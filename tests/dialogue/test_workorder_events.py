@@ -163,6 +163,38 @@ async def test_the_order_number_is_told_only_to_who_got_an_acceptance_number(
     assert "SL2026112900042" in notice and ORDER_NO in notice
 
 
+async def test_after_the_answer_the_dialogue_knows_which_order_to_rate(
+    aiohttp_client: Any, gateway_settings: Settings
+) -> None:
+    recorded: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def tracker_events(request: web.Request) -> web.Response:
+        recorded.append(
+            (request.match_info["cid"], request.query.get("token", ""), await request.json())
+        )
+        return web.json_response({})
+
+    rasa = web.Application()
+    rasa.router.add_post("/conversations/{cid}/tracker/events", tracker_events)
+    server = TestServer(rasa)
+    await server.start_server()
+    try:
+        settings = gateway_settings.with_overrides(rasa_url=str(server.make_url("")).rstrip("/"))
+        client: TestClient[web.Request, web.Application] = await aiohttp_client(
+            create_app(settings)
+        )
+        cid = f"web-{uuid.uuid4().hex[:8]}"
+        replied = {"action": "reply", "status": "replied", "message": "已答复……请您评价。"}
+        assert (await post(client, event(cid, **replied)))[0] == 200
+        assert (await post(client, event(cid)))[0] == 200  # other changes leave it alone
+    finally:
+        await server.close()
+    assert len(recorded) == 1
+    conversation, token, slot = recorded[0]
+    assert (conversation, token) == (cid, settings.rasa_token)
+    assert (slot["event"], slot["name"], slot["value"]) == ("slot", "ticket_number", ORDER_NO)
+
+
 def test_creation_and_first_dispatch_are_news_only_after_an_acceptance_number() -> None:
     first = {"action": "dispatch", "status": "dispatched", "previous_status": "accepted"}
     dispatch = event("c", **first)

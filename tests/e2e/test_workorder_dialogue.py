@@ -1,6 +1,7 @@
-"""From a Chinese complaint on the web chat to a work order, checked by its number, and a
-department's action on it arriving on the open page: the real gateway, Rasa, action server
-and reference work-order service, as `make run` starts them."""
+"""From a Chinese complaint on the web chat to a work order, checked by its number; the
+department's actions on it arrive on the open page, and the citizen's 不满意 reopens it:
+the real gateway, Rasa, action server and reference work-order service, as `make run`
+starts them."""
 
 from __future__ import annotations
 
@@ -103,4 +104,18 @@ async def test_a_complaint_becomes_a_work_order_that_the_citizen_can_follow(
             assert response.status == 200, await response.text()
         signed = await citizen.notice("已签收")
         assert number in signed and department in signed
+
+        # the department answers; the citizen, asked to rate, is not satisfied: 重办
+        async with session.post(
+            f"{base}/api/v1/orders/{number}/reply",
+            json={"text": "已责令商户安装油烟净化设备。"},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
+        ) as response:
+            assert response.status == 200, await response.text()
+        answered = await citizen.notice("油烟净化设备")
+        assert "满意、基本满意或不满意" in answered
+        text, _ = await citizen.say("不满意")
+        assert "哪里不满意" in text, text
+        text, _ = await citizen.say("油烟还是很大，根本没装净化器")
+        assert "重办" in text and number in text, text
         await chat.ws.close()

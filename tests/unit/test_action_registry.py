@@ -13,8 +13,6 @@ def test_every_custom_action_in_the_domain_is_served() -> None:
     executor.register_package("actions")
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
     custom = {
-        name
-        for name in domain.get("actions", [])
-        if name.startswith(("action_", "validate_"))
+        name for name in domain.get("actions", []) if name.startswith(("action_", "validate_"))
     }
     assert custom <= set(executor.actions), custom - set(executor.actions)
