@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.knowledge.embedder import Embedder, load_embedder
+from bot.embedding.model import load_embedding_model
+from bot.knowledge.embedder import Embedder, SentenceTransformerEmbedder
 from bot.knowledge.engine import KnowledgeBase
 from bot.knowledge.evaluation import QueryCache
 from bot.knowledge.index import Mode, SearchIndex
@@ -45,7 +46,8 @@ _CORPUS = PROJECT_ROOT / "data" / "knowledge"
 
 
 def run_bench(settings: Settings, sizes: list[int]) -> dict[str, Any]:
-    model = load_embedder(settings)
+    # Uncached on purpose: the benchmark measures the model, not the vector cache.
+    model = SentenceTransformerEmbedder(load_embedding_model(settings))
     questions = _questions()
     started = time.perf_counter()
     query_latencies = []

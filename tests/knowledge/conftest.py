@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.embedder import SentenceTransformerEmbedder, load_embedder
+from bot.knowledge.embedder import Embedder, SentenceTransformerEmbedder, load_embedder
 from bot.knowledge.engine import KnowledgeBase
 from bot.knowledge.ingest import seed
 from bot.knowledge.store import KnowledgeStore
@@ -22,7 +22,7 @@ os.environ.setdefault("KB_PRELOAD", "0")
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
+def embedder() -> Embedder:
     return load_embedder(Settings())
 
 
