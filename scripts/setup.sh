@@ -5,17 +5,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 find_python() {
+  # The first candidate that really runs and has the wanted version (pyenv shims exist
+  # for versions they cannot start, so presence alone proves nothing).
+  local want=$1; shift
   for candidate in "$@"; do
-    if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return 0; fi
-    if [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
+    [ -n "$candidate" ] || continue
+    local path
+    path=$(command -v "$candidate" 2>/dev/null) || continue
+    if "$path" -c "import sys; sys.exit(0 if sys.version.startswith('$want') else 1)" 2>/dev/null; then
+      echo "$path"; return 0
+    fi
   done
   return 1
 }
 digest() { cat "$@" | sha256sum | cut -c1-16; }
 
-PY310=$(find_python "${PYTHON310:-}" python3.10 /root/.pyenv/versions/3.10.13/bin/python3.10) || {
+PY310=$(find_python 3.10 "${PYTHON310:-}" /root/.pyenv/versions/3.10.13/bin/python3.10 python3.10) || {
   echo "Python 3.10 is required for Rasa 3.6 (set PYTHON310=/path/to/python3.10)" >&2; exit 1; }
-PY311=$(find_python "${PYTHON311:-}" python3.11 python3) || { echo "Python 3.11 is required" >&2; exit 1; }
+PY311=$(find_python 3.11 "${PYTHON311:-}" python3.11 python3) || { echo "Python 3.11 is required" >&2; exit 1; }
 
 want=$(digest requirements/rasa.txt)
 if [ "$(cat .venv-rasa/.stamp 2>/dev/null)" != "$want" ]; then
