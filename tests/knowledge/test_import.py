@@ -455,9 +455,9 @@ def test_reimport_embeds_only_what_changed_and_prune_removes_what_left(
 
 @pytest.mark.postgres
 def test_postgres_store_round_trip(
-    postgres_url: str, embedder: SentenceTransformerEmbedder
+    fresh_postgres_url: str, embedder: SentenceTransformerEmbedder
 ) -> None:
-    url = postgres_url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    url = fresh_postgres_url.replace("postgresql://", "postgresql+psycopg2://", 1)
     store = KnowledgeStore(url)
     try:
         standard = Standard(
