@@ -62,7 +62,7 @@ from bot.dialogue.summary import (
 )
 from bot.logs import conversation_context
 from bot.routing import classify
-from bot.safety import emergency_reply, out_of_scope_reply
+from bot.safety import detect_emergency, emergency_reply, out_of_scope_reply
 from bot.settings import Settings
 from bot.workorders.desk import WorkOrderDesk
 from bot.workorders.models import CitizenRequest, ContactProof, MergeCandidate, Rating
@@ -485,8 +485,11 @@ class AskRatingComment(AskAction):
 
 
 class AnswerValidation(FormValidationAction):
-    """Shared by the forms: scoped logs, and a whole-message 不办了 / 取消 ends the form
-    even when the NLU did not recognise it as stop_request."""
+    """Shared by the forms: scoped logs; a whole-message 不办了 / 取消 ends the form even
+    when the NLU did not recognise it as stop_request; and an answer the NLU takes for an
+    emergency gets the emergency numbers as well. (The gateway's rules divert emergencies
+    before Rasa; inside a form the NLU alone mostly mistakes descriptions such as
+    "油烟还是很大" for one, and dropping the citizen's answer would help nobody.)"""
 
     @abstractmethod
     def name(self) -> str:
@@ -501,6 +504,9 @@ class AnswerValidation(FormValidationAction):
                 # The form ends because nothing is requested any more; its completion
                 # action then finds the slots empty and does nothing.
                 return [event for event in stopped if event.get("event") == "slot"]
+            if _intent(tracker) == "emergency" and tracker.get_slot("requested_slot"):
+                text = latest_text(tracker)
+                dispatcher.utter_message(text=emergency_reply(detect_emergency(text)))
             _drop_cleared_candidates(tracker)
             events: list[EventType] = await super().run(dispatcher, tracker, domain)
             return events
