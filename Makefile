@@ -3,8 +3,9 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 EVAL ?=
 OUT ?=
+HISTORY ?=
 
-.PHONY: setup model run test lint typecheck check bench nlu-report eval-search eval-routing bench-search
+.PHONY: setup model run test lint typecheck check bench nlu-report eval-search eval-routing eval-dialogue bench-search
 
 setup:
 	@bash scripts/setup.sh
@@ -33,10 +34,13 @@ nlu-report: setup
 	@bash scripts/nlu_report.sh
 
 eval-routing: setup
-	@$(PY) -m bot routing eval $(if $(EVAL),--eval $(EVAL)) $(if $(OUT),--out $(OUT))
+	@$(PY) -m bot routing eval $(if $(HISTORY),--history $(HISTORY)) $(if $(EVAL),--eval $(EVAL)) $(if $(OUT),--out $(OUT))
+
+eval-dialogue: setup
+	@$(PY) -m bot eval-dialogue $(if $(EVAL),--eval $(EVAL)) $(if $(OUT),--out $(OUT)) $(if $(HISTORY),--history $(HISTORY))
 
 eval-search: setup
 	@$(PY) -m bot kb eval $(if $(EVAL),--eval $(EVAL)) $(if $(OUT),--out $(OUT))
 
 bench-search: setup
-	@$(PY) -m bot kb bench $(if $(OUT),--out $(OUT))
+	@$(PY) -m bot bench search $(if $(OUT),--out $(OUT))

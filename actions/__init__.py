@@ -1,10 +1,6 @@
 """Thin Rasa custom actions; the logic they call lives in ``bot``.
 
-rasa-sdk configures its own coloured logging before it imports this package, so the
-project's JSON logging is installed here, where every action-server process passes.
+rasa-sdk imports every module here when it scans for actions (and so do the tests), so
+nothing here reads settings or starts work at import: the shared resources are made on
+first use (``actions.runtime``), and the action server's start-up is ``actions.server``.
 """
-
-from bot.logs import configure_logging
-from bot.settings import Settings
-
-configure_logging("actions", Settings.from_env().log_level)

@@ -2,7 +2,10 @@
 
 The action only relays what ``bot.knowledge`` composed from a cited record: the best entry
 with its source, up to two alternatives as buttons, or — below the calibrated confidence —
-a polite "not sure" with a 咨询 work order and a human agent offered instead of a guess.
+a polite "not sure" with a 咨询 work order and a human agent offered instead of a guess —
+or, for a message that describes a matter, the work-order intake started at once.
+The entry a confident answer cites is kept in the ``answered_entry`` slot: a review of the
+conversation (and ``make eval-dialogue``) sees what was answered without reading the reply.
 The knowledge base is loaded once per action-server process: in the background when the
 server starts (``KB_PRELOAD=1``, the default), otherwise on the first question.
 """
@@ -15,23 +18,19 @@ import logging
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import HotlineAction, latest_text
+from actions.runtime import knowledge
+from actions.workorders.request import start_request
 from bot.knowledge.answer import answer_entry, answer_question
 from bot.knowledge.models import Answer, Hit, Standard
 from bot.knowledge.numbers import find_standard_numbers
-from bot.knowledge.runtime import LazyKnowledgeBase
 from bot.knowledge.text import tokens
-from bot.settings import Settings
+from bot.workorders.dialogue.intake import describes_matter
 
 logger = logging.getLogger(__name__)
-
-_SETTINGS = Settings.from_env()
-KNOWLEDGE = LazyKnowledgeBase(_SETTINGS)
-if _SETTINGS.kb_preload:
-    KNOWLEDGE.preload()
 
 WORK_ORDER_BUTTON = {"title": "登记咨询工单", "payload": "我要登记工单"}
 HUMAN_BUTTON = {"title": "转人工客服", "payload": "/ask_human"}
@@ -92,7 +91,7 @@ class ActionAnswerKnowledge(HotlineAction):
             dispatcher.utter_message(response=_ASK_DETAIL.get(intent, "utter_consult_received"))
             return []
         try:
-            kb = await KNOWLEDGE.get()
+            kb = await knowledge().get()
             answer = None
             if "knowledge_id" in entities:
                 answer = await asyncio.to_thread(answer_entry, kb, entities["knowledge_id"])
@@ -108,7 +107,31 @@ class ActionAnswerKnowledge(HotlineAction):
             answer.confidence,
             answer.citation.entry_id if answer.citation else None,
         )
+        if answer.confident and answer.citation is not None:
+            dispatcher.utter_message(text=answer.text, buttons=buttons_for(answer))
+            return [SlotSet("answered_entry", answer.citation.entry_id)]
+        if describes_matter(question):
+            # A described matter with no sure answer is a request for the departments to
+            # answer or handle: take it up as a work order instead of a "not sure".
+            return start_request(tracker, "咨询" if intent == "consult" else None, dispatcher)
         dispatcher.utter_message(text=answer.text, buttons=buttons_for(answer))
+        return []
+
+
+class ActionHandleUnclear(ActionAnswerKnowledge):
+    """Below the NLU's confidence (nlu_fallback): a message long enough to describe a matter
+    is still one — answered when the knowledge base is sure, else taken up as a work order;
+    only a short one gets "没有完全理解" and the request to say it another way."""
+
+    def name(self) -> str:
+        return "action_handle_unclear"
+
+    async def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if describes_matter(latest_text(tracker)):
+            return await super().respond(dispatcher, tracker, domain)
+        dispatcher.utter_message(response="utter_default")
         return []
 
 

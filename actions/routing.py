@@ -1,11 +1,15 @@
-"""Answers "which department handles this?" from the dispatch catalogue."""
+"""Answers "which department handles this?" from the dispatch catalogue.
+
+The unit named is kept in the ``answered_department`` slot, so that a review of the
+conversation (and ``make eval-dialogue``) sees what the citizen was told without reading it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import HotlineAction, latest_text
@@ -20,9 +24,14 @@ class ActionAnswerDepartment(HotlineAction):
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        answer = department_answer(classify(latest_text(tracker)))
+        result = classify(latest_text(tracker))
+        answer = department_answer(result)
         if answer is None:
             dispatcher.utter_message(response="utter_ask_department_detail")
-        else:
-            dispatcher.utter_message(text=answer)
-        return []
+            return []
+        dispatcher.utter_message(text=answer)
+        return (
+            []
+            if result.department is None
+            else [SlotSet("answered_department", result.department.id)]
+        )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import HotlineAction, latest_text
-from bot.safety import detect_emergency, emergency_reply, out_of_scope_reply
+from bot.safety import detect_emergency, detect_out_of_scope, emergency_reply, out_of_scope_reply
+from bot.workorders.dialogue.intake import describes_matter
+
+JUST_IN_CASE = "如果现在情况紧急，请立即拨打110、119、120或122。您反映的问题，我先帮您处理。"
 
 
 class ActionEmergencyDiversion(HotlineAction):
@@ -21,7 +24,14 @@ class ActionEmergencyDiversion(HotlineAction):
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=emergency_reply(detect_emergency(latest_text(tracker))))
+        text = latest_text(tracker)
+        emergency = detect_emergency(text)
+        if emergency is None and describes_matter(text):
+            # The NLU heard danger in a narrative that the safety rules read as past,
+            # hypothetical or a hazard: the numbers are given, and the matter is taken up.
+            dispatcher.utter_message(text=JUST_IN_CASE)
+            return [FollowupAction("action_answer_knowledge")]
+        dispatcher.utter_message(text=emergency_reply(emergency))
         return []
 
 
@@ -34,5 +44,10 @@ class ActionOutOfScopeGuidance(HotlineAction):
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=out_of_scope_reply(latest_text(tracker)))
+        text = latest_text(tracker)
+        if detect_out_of_scope(text) is None and describes_matter(text):
+            # Only the legal and petition routes are outside the remit, and the rules name
+            # them; a described matter they do not name is one for 12345.
+            return [FollowupAction("action_answer_knowledge")]
+        dispatcher.utter_message(text=out_of_scope_reply(text))
         return []

@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_core_commands(commands)
 
-    from bot.wechat_menu import register_wechat_menu_command
+    from bot.wechat.cli import register_wechat_menu_command
 
     register_wechat_menu_command(commands)
 
@@ -29,9 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_user_commands(commands)
 
-    from bot.workorders.cli import register_workorder_commands
+    from bot.workorder_service.cli import register_workorder_service_commands
 
-    register_workorder_commands(commands)
+    register_workorder_service_commands(commands)
+
+    from bot.bench import register_bench_commands
+
+    register_bench_commands(commands)
 
     from bot.routing.cli import register_routing_commands
 
@@ -41,13 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_embedding_commands(commands)
 
-    from bot.supervisor.cli import register_supervisor_commands
+    from bot.console.cli import register_console_commands
 
-    register_supervisor_commands(commands)
+    register_console_commands(commands)
 
     from bot.knowledge.cli import register_knowledge_commands
 
     register_knowledge_commands(commands)
+
+    from bot.evaluation import register_evaluation_commands
+
+    register_evaluation_commands(commands)
+
+    from bot.safety.cli import register_safety_commands
+
+    register_safety_commands(commands)
     return parser
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +16,16 @@ def register_core_commands(commands: Any) -> None:
     run.set_defaults(handler=_run)
     gateway = commands.add_parser("gateway", help="run the gateway process only")
     gateway.set_defaults(handler=_gateway)
-    train = commands.add_parser("train", help="train the Rasa model if the data changed")
+    train = commands.add_parser(
+        "train", help="train the Rasa and routing models if their inputs changed"
+    )
     train.set_defaults(handler=_train)
-    bench = commands.add_parser("bench", help="turn latency through the gateway and Rasa")
-    bench.set_defaults(handler=_bench)
+    relay = commands.add_parser(
+        "workorder-relay", help="deliver accepted requests from the outbox to the work-order system"
+    )
+    relay.add_argument("--redis-prefix", default=None, help="key prefix of the Redis outbox")
+    relay.add_argument("--lease", type=float, default=30.0, help="seconds an entry stays leased")
+    relay.set_defaults(handler=_relay)
     nlu = commands.add_parser("nlu-summary", help="per-intent table from a rasa test report")
     nlu.add_argument("report_dir", type=Path)
     nlu.set_defaults(handler=_nlu_summary)
@@ -46,15 +54,41 @@ def _gateway(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from bot.rasa_runtime import ensure_model
+    from bot.routing.cli import ensure_routing_model
 
-    print(ensure_model(Settings.from_env()))
+    settings = Settings.from_env()
+    print(ensure_model(settings))
+    ensure_routing_model(settings)
     return 0
 
 
-def _bench(args: argparse.Namespace) -> int:
-    from bot.bench import run_bench
+def _relay(args: argparse.Namespace) -> int:
+    from bot.logs import configure_logging
 
-    return run_bench()
+    settings = Settings.from_env()
+    configure_logging("workorder-relay", settings.log_level)
+    asyncio.run(_run_relay(settings, args.redis_prefix, args.lease))
+    return 0
+
+
+async def _run_relay(settings: Settings, redis_prefix: str | None, lease_s: float) -> None:
+    from bot.wiring import workorder_system
+    from bot.workorders.desk import relay_poll_s
+    from bot.workorders.outbox import DEFAULT_REDIS_PREFIX, OutboxRelay, create_outbox
+
+    outbox = create_outbox(settings, redis_prefix or DEFAULT_REDIS_PREFIX)
+    await outbox.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    system = workorder_system(settings)
+    relay = OutboxRelay(outbox, system, lease_s=lease_s, idle_poll_s=relay_poll_s(settings))
+    try:
+        await relay.run(stop)
+    finally:
+        await system.aclose()
+        await outbox.close()
 
 
 def _nlu_summary(args: argparse.Namespace) -> int:

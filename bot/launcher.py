@@ -91,7 +91,9 @@ def prepare_settings(settings: Settings) -> Settings:
         if not getattr(settings, name)
     }
     if settings.workorder_webhook_url is None and runs_reference_service(settings):
-        from bot.gateway.workorder_events import WEBHOOK_PATH  # the gateway is heavy to import
+        from bot.gateway.channels.workorder_notices import (
+            WEBHOOK_PATH,  # the gateway is heavy to import
+        )
 
         generated["workorder_webhook_url"] = (
             f"http://127.0.0.1:{settings.gateway_port}{WEBHOOK_PATH}"
@@ -141,11 +143,7 @@ class Stack:
                 [
                     str(APP_PYTHON),
                     "-m",
-                    "rasa_sdk",
-                    "--actions",
-                    "actions",
-                    "-p",
-                    str(s.action_port),
+                    "actions.server",
                 ],
                 f"http://127.0.0.1:{s.action_port}/health",
                 app_env,

@@ -2,7 +2,8 @@
 
 Rasa 3.6 cannot share a venv with the project's code (see the architecture notes), so it
 is started as a process. Training is expensive (minutes), so a model is cached by the
-hash of everything that shapes it and trained again only when that hash changes.
+hash of everything that shapes it — the project's training data and the centre's history
+(``HOTLINE_HISTORY``, bot/nlu_history.py) — and trained again only when that hash changes.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from bot.nlu_history import history_digest, write_history_nlu
 from bot.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
@@ -44,8 +47,14 @@ def training_data_hash(root: Path = PROJECT_ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
-def cached_model_path(settings: Settings, root: Path = PROJECT_ROOT) -> Path:
-    return settings.model_cache_dir / f"hotline-{training_data_hash(root)}.tar.gz"
+def cached_model_path(
+    settings: Settings, root: Path = PROJECT_ROOT, history: Sequence[Path] = ()
+) -> Path:
+    """Models without history keep the name they always had; history adds its digest."""
+    key = training_data_hash(root)
+    if history:
+        key += f"-h{history_digest(history)}"
+    return settings.model_cache_dir / f"hotline-{key}.tar.gz"
 
 
 def rasa_environment(settings: Settings) -> dict[str, str]:
@@ -63,13 +72,17 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def ensure_model(settings: Settings, root: Path = PROJECT_ROOT) -> Path:
-    """The trained model for the current data, training it first if it is not cached.
+def ensure_model(
+    settings: Settings, root: Path = PROJECT_ROOT, history: Sequence[Path] | None = None
+) -> Path:
+    """The trained model for the current data and history, training it first if it is not
+    cached. ``history`` defaults to the configured one (``HOTLINE_HISTORY``).
 
     A file lock makes concurrent callers (two test sessions, ``make run`` beside ``make
     test``) wait for one training instead of each starting their own.
     """
-    target = cached_model_path(settings, root)
+    history = settings.history_files if history is None else tuple(history)
+    target = cached_model_path(settings, root, history)
     settings.model_cache_dir.mkdir(parents=True, exist_ok=True)
     lock_path = settings.model_cache_dir / ".train.lock"
     with lock_path.open("w") as lock:
@@ -78,6 +91,12 @@ def ensure_model(settings: Settings, root: Path = PROJECT_ROOT) -> Path:
             return target
         logger.info("training data changed: training a new Rasa model %s", target.name)
         with tempfile.TemporaryDirectory(prefix="rasa-train-") as out:
+            data = [str(root / d) for d in RASA_DATA]
+            if history:
+                generated = Path(out) / "history" / "history_nlu.yml"
+                counts = write_history_nlu(history, generated)
+                logger.info("NLU examples from the history: %s", counts)
+                data.append(str(generated))
             command = [
                 str(RASA_BIN),
                 "train",
@@ -86,7 +105,7 @@ def ensure_model(settings: Settings, root: Path = PROJECT_ROOT) -> Path:
                 "--domain",
                 str(root / "domain.yml"),
                 "--data",
-                *[str(root / d) for d in RASA_DATA],
+                *data,
                 "--out",
                 out,
                 "--fixed-model-name",

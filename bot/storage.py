@@ -1,22 +1,86 @@
-"""The project's own database: SQLite under var/ by default, PostgreSQL with DATABASE_URL."""
+"""The project's databases: SQLite files under var/ by default, PostgreSQL with DATABASE_URL.
+
+Every engine comes from :func:`open_engine`. SQLite files are shared between processes
+(the action server writes the work-order outbox, the relay delivers from it; the gateway
+and the CLI write accounts), so they run in WAL mode with a busy timeout,
+``synchronous=FULL`` (an accepted request must survive a power cut, not only a crash),
+and write transactions take the write lock up front (``BEGIN IMMEDIATE``, see
+:func:`write_transaction`) so two writers queue instead of failing with "database is
+locked" when they both upgrade a read lock.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.settings import Settings
 
 metadata = MetaData()
 
+_IMMEDIATE = "hotline_immediate"
+
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    if settings.database_url is None:
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
-        return create_async_engine(settings.sqlalchemy_url)
-    return create_async_engine(settings.sqlalchemy_url, pool_size=10, pool_pre_ping=True)
+    """The engine of the project's own tables (:data:`metadata`)."""
+    return open_engine(settings.database_url, settings.var_dir / "hotline.db")
 
 
 async def create_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
+
+
+def open_engine(database_url: str | None, sqlite_path: Path) -> AsyncEngine:
+    """PostgreSQL (asyncpg) when ``database_url`` is set, else the SQLite file."""
+    if database_url:
+        url = urlsplit(database_url)._replace(scheme="postgresql+asyncpg").geturl()
+        return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(f"sqlite+aiosqlite:///{sqlite_path}", connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+_WRITERS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that will write: takes SQLite's write lock at BEGIN.
+
+    Writers of one process queue on an asyncio lock first: SQLite's busy handler makes a
+    blocked writer sleep in growing steps (up to 100 ms), which under load costs far more
+    than waiting in line; the busy timeout still covers writers in other processes.
+    """
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as conn:
+            yield conn
+        return
+    lock = _WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
+    async with lock, engine.connect() as conn:
+        await conn.execution_options(**{_IMMEDIATE: True})
+        async with conn.begin():
+            yield conn

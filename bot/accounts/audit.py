@@ -7,12 +7,13 @@ filters), never the personal data itself, so the log can be read without unmaski
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import as_utc, utcnow
 from bot.storage import metadata
 
 audit_table = Table(
@@ -60,7 +61,7 @@ class AuditLog:
         async with self.engine.begin() as conn:
             await conn.execute(
                 audit_table.insert().values(
-                    at=datetime.now(UTC),
+                    at=utcnow(),
                     user_id=user_id,
                     username=username[:64],
                     action=action[:64],
@@ -91,7 +92,7 @@ class AuditLog:
         return [
             AuditEntry(
                 id=row.id,
-                at=row.at.replace(tzinfo=UTC) if row.at.tzinfo is None else row.at,
+                at=as_utc(row.at),
                 user_id=row.user_id,
                 username=row.username,
                 action=row.action,

@@ -12,13 +12,14 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from redis.asyncio import Redis
 from sqlalchemy import Column, DateTime, Index, Integer, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import as_utc, utcnow
 from bot.storage import metadata
 
 TOUCH_EVERY = timedelta(seconds=60)
@@ -54,21 +55,13 @@ class SessionPolicy:
     lifetime: timedelta
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _new_session(user_id: int, ip: str, policy: SessionPolicy) -> tuple[str, Session]:
     token = secrets.token_urlsafe(32)
-    now = _now()
+    now = utcnow()
     return token, Session(
         id=token_digest(token),
         user_id=user_id,
@@ -120,7 +113,9 @@ class SqlSessionStore:
                 )
             )
             # Expired sessions are swept on login, which is rare enough to be cheap.
-            await conn.execute(sessions_table.delete().where(sessions_table.c.expires_at < _now()))
+            await conn.execute(
+                sessions_table.delete().where(sessions_table.c.expires_at < utcnow())
+            )
         return token, session
 
     async def get(self, token: str) -> Session | None:
@@ -135,12 +130,12 @@ class SqlSessionStore:
             id=row.id,
             user_id=row.user_id,
             csrf_token=row.csrf_token,
-            created_at=_aware(row.created_at),
-            last_seen_at=_aware(row.last_seen_at),
-            expires_at=_aware(row.expires_at),
+            created_at=as_utc(row.created_at),
+            last_seen_at=as_utc(row.last_seen_at),
+            expires_at=as_utc(row.expires_at),
             ip=row.ip,
         )
-        now = _now()
+        now = utcnow()
         if not _alive(session, self.policy, now):
             await self.delete(token)
             return None
@@ -206,7 +201,7 @@ class RedisSessionStore:
         if raw is None:
             return None
         data = json.loads(raw)
-        now = _now()
+        now = utcnow()
         session = Session(
             id=digest,
             user_id=int(data["user_id"]),

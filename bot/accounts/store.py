@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -34,6 +34,7 @@ from bot.accounts.passwords import (
     verify_password,
 )
 from bot.accounts.roles import Permission, Role, User
+from bot.clock import as_utc, utcnow
 from bot.storage import metadata
 
 MAX_FAILED_LOGINS = 5
@@ -68,16 +69,6 @@ class UnknownUser(LookupError):
 class LoginResult:
     user: User | None
     locked: bool = False
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _to_user(row: Any) -> User:
@@ -115,7 +106,7 @@ class UserStore:
         name = normalise_username(username)
         check_strength(password)
         hashed = await asyncio.to_thread(hash_password, password)
-        now = _utcnow()
+        now = utcnow()
         try:
             async with self.engine.begin() as conn:
                 result = await conn.execute(
@@ -175,13 +166,13 @@ class UserStore:
         if row is None:
             await asyncio.to_thread(verify_password, password, dummy_hash())
             return LoginResult(None)
-        locked_until = _aware(row.locked_until)
-        if locked_until is not None and locked_until > _utcnow():
+        locked_until = as_utc(row.locked_until)
+        if locked_until is not None and locked_until > utcnow():
             return LoginResult(None, locked=True)
         ok = await asyncio.to_thread(verify_password, password, row.password_hash)
         if not ok:
             failures = int(row.failed_logins) + 1
-            lock = _utcnow() + LOCKOUT if failures >= MAX_FAILED_LOGINS else None
+            lock = utcnow() + LOCKOUT if failures >= MAX_FAILED_LOGINS else None
             async with self.engine.begin() as conn:
                 await conn.execute(
                     users_table.update()
@@ -209,7 +200,7 @@ class UserStore:
         await self._update(
             username,
             password_hash=hashed,
-            password_changed_at=_utcnow(),
+            password_changed_at=utcnow(),
             failed_logins=0,
             locked_until=None,
         )
@@ -228,7 +219,7 @@ class UserStore:
             value = await conn.scalar(
                 select(users_table.c.password_changed_at).where(users_table.c.id == user_id)
             )
-        return _aware(value)
+        return as_utc(value)
 
     async def ensure_admin(self, password: str, username: str = "admin") -> User | None:
         """Creates the bootstrap administrator once; an existing account is left alone."""

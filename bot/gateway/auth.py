@@ -32,14 +32,14 @@ permissions per user, e.g. ``unmask_personal_data``). Users: ``python -m bot use
   ``csrf_token``). A cross-origin ``Origin`` header is refused on unsafe methods and on
   WebSocket upgrades. Not logged in: browsers asking for HTML are redirected to
   ``/login?next=…``, everything else gets JSON 401; wrong role: 403.
-- Routes (``setup_auth_routes``): ``GET/POST /login`` (form, login-CSRF by double-submit
+- Routes (``bot.gateway.routes``): ``GET/POST /login`` (form, login-CSRF by double-submit
   cookie), ``POST /logout``; JSON: ``POST /api/v1/auth/login`` ``{"username", "password"}``
   → ``{"user", "csrf_token"}``, ``GET /api/v1/auth/session``, ``POST /api/v1/auth/logout``.
   After a form login the browser goes to ``next`` or to ``ROLE_HOME[role]``.
 - Cookie ``hotline_session`` (``__Host-hotline_session`` over https): HttpOnly,
   SameSite=Strict, Secure when ``PUBLIC_URL`` is https. The server keeps the session
   (SQL table ``console_session``, or Redis when ``REDIS_URL`` is set).
-- ``auth_resources`` (cleanup context) puts ``Accounts`` on ``app[ACCOUNTS]`` and creates
+- The wiring (``bot.gateway.app``) puts ``Accounts`` on ``app[keys.ACCOUNTS]`` and creates
   the bootstrap ``admin`` from ``HOTLINE_ADMIN_PASSWORD`` when set and absent.
 """
 
@@ -47,34 +47,18 @@ from __future__ import annotations
 
 import functools
 import hmac
-import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from aiohttp import hdrs, web
 
-from bot.accounts import (
-    AuditLog,
-    Permission,
-    RedisSessionStore,
-    Role,
-    Session,
-    SessionPolicy,
-    SessionStore,
-    SqlSessionStore,
-    User,
-    UserStore,
-)
-from bot.accounts.passwords import WeakPassword
+from bot.accounts import Permission, Role, Session, User
 from bot.gateway import keys
 from bot.gateway.pages import SECURITY_HEADERS, render
 from bot.gateway.responses import json_error, json_ok, read_json
-
-logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -89,52 +73,12 @@ _LOCKED = "登录失败次数过多，账号已临时锁定，请 15 分钟后�
 
 
 @dataclass(frozen=True)
-class Accounts:
-    users: UserStore
-    sessions: SessionStore
-    audit: AuditLog
-
-
-@dataclass(frozen=True)
 class AuthContext:
     user: User
     session: Session
 
 
-ACCOUNTS = web.AppKey("accounts", Accounts)
 AUTH = web.RequestKey("auth", AuthContext)
-
-
-async def auth_resources(app: web.Application) -> AsyncIterator[None]:
-    settings = app[keys.SETTINGS]
-    engine = app[keys.DB]
-    policy = SessionPolicy(
-        idle=timedelta(minutes=settings.session_idle_minutes),
-        lifetime=timedelta(hours=settings.session_max_hours),
-    )
-    sessions: SessionStore
-    if keys.REDIS in app:
-        sessions = RedisSessionStore(app[keys.REDIS], policy)
-    else:
-        sessions = SqlSessionStore(engine, policy)
-    accounts = Accounts(UserStore(engine), sessions, AuditLog(engine))
-    app[ACCOUNTS] = accounts
-    if settings.admin_password:
-        try:
-            if await accounts.users.ensure_admin(settings.admin_password) is not None:
-                await accounts.audit.record("user.bootstrap_admin", "admin", username="system")
-        except WeakPassword as exc:
-            logger.error("HOTLINE_ADMIN_PASSWORD was not used: %s", exc)
-    yield
-
-
-def setup_auth_routes(app: web.Application) -> None:
-    app.router.add_get("/login", login_page)
-    app.router.add_post("/login", login_form)
-    app.router.add_post("/logout", logout_form)
-    app.router.add_post("/api/v1/auth/login", login_json)
-    app.router.add_get("/api/v1/auth/session", session_json)
-    app.router.add_post("/api/v1/auth/logout", logout_json)
 
 
 # ---- helpers for handlers -------------------------------------------------------------
@@ -170,7 +114,7 @@ async def audit(
 ) -> None:
     """Appends to the audit log as the current user (or anonymously outside a session)."""
     ctx = request.get(AUTH)
-    await request.app[ACCOUNTS].audit.record(
+    await request.app[keys.ACCOUNTS].audit.record(
         action,
         target,
         user_id=ctx.user.id if ctx else None,
@@ -184,7 +128,7 @@ async def authenticate(request: web.Request) -> AuthContext | None:
     """The session and user behind the request's cookie, or None; sets ``request[AUTH]``."""
     if AUTH in request:
         return request[AUTH]
-    accounts = request.app[ACCOUNTS]
+    accounts = request.app[keys.ACCOUNTS]
     token = request.cookies.get(cookie_name(request.app[keys.SETTINGS].public_url))
     if not token:
         return None
@@ -311,7 +255,7 @@ def _clear_session_cookie(request: web.Request, response: web.StreamResponse) ->
 
 
 async def _start_session(request: web.Request, user: User) -> tuple[str, Session]:
-    accounts = request.app[ACCOUNTS]
+    accounts = request.app[keys.ACCOUNTS]
     old = request.cookies.get(cookie_name(request.app[keys.SETTINGS].public_url))
     if old:  # never reuse a session id across a login (session fixation)
         await accounts.sessions.delete(old)
@@ -325,14 +269,14 @@ async def _end_session(request: web.Request) -> None:
     token = request.cookies.get(cookie_name(request.app[keys.SETTINGS].public_url))
     if token:
         await audit(request, "logout", current_user(request).username)
-        await request.app[ACCOUNTS].sessions.delete(token)
+        await request.app[keys.ACCOUNTS].sessions.delete(token)
 
 
 async def _check_password(request: web.Request, username: str, password: str) -> User | str:
     """The user, or the Chinese message explaining why the login failed."""
-    result = await request.app[ACCOUNTS].users.authenticate(username, password)
+    result = await request.app[keys.ACCOUNTS].users.authenticate(username, password)
     if result.user is None:
-        await request.app[ACCOUNTS].audit.record(
+        await request.app[keys.ACCOUNTS].audit.record(
             "login_failed",
             username[:64],
             username="",
@@ -440,15 +384,12 @@ async def logout_json(request: web.Request) -> web.StreamResponse:
 
 
 __all__ = [
-    "ACCOUNTS",
     "AUTH",
     "CSRF_FIELD",
     "CSRF_HEADER",
     "ROLE_HOME",
-    "Accounts",
     "AuthContext",
     "audit",
-    "auth_resources",
     "authenticate",
     "client_ip",
     "cookie_name",
@@ -458,5 +399,4 @@ __all__ = [
     "redirect",
     "require_permission",
     "require_role",
-    "setup_auth_routes",
 ]

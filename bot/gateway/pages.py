@@ -1,9 +1,10 @@
-"""HTML pages of the consoles: Jinja2 templates with autoescaping and strict headers.
+"""HTML pages: the consoles' Jinja2 templates, and the headers every page is sent with.
 
 Every value reaching a template is escaped (autoescape is on for all templates, not only
 ``.html``), and the Content-Security-Policy forbids inline scripts and any other origin,
-so a citizen's message containing markup can neither render nor run. Pages may show
-personal data, so they are never cached.
+so a citizen's message containing markup can neither render nor run. The citizen's web
+chat gets the same policy (``PAGE_HEADERS``); console pages may show personal data, so
+they are also never cached (``SECURITY_HEADERS``).
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'"
 )
 
-SECURITY_HEADERS = {
+PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
 }
+
+SECURITY_HEADERS = {**PAGE_HEADERS, "Cache-Control": "no-store"}
 
 
 @cache

@@ -36,19 +36,30 @@ def json_error(status: int, message: str | None = None, code: str | None = None)
     return json_ok(body, status=status)
 
 
+class ApiError(Exception):
+    """A refusal the client is meant to read: handlers raise it, the error middleware
+    answers with :func:`json_error`, so no handler repeats the translation."""
+
+    def __init__(self, status: int, message: str, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+
+
 async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or an HTTP error response raised for the client."""
+    """The request body as JSON; a body that is not JSON is the client's error."""
     if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(
-            text=json_dumps({"error": "unsupported_media_type", "message": _MESSAGES[415]}),
-            content_type="application/json",
-        )
+        raise ApiError(415, _MESSAGES[415], "unsupported_media_type")
     try:
         return await request.json()
     except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=json_dumps(
-                {"error": "invalid_json", "message": "请求体不是有效的 JSON（需为 UTF-8 编码）。"}
-            ),
-            content_type="application/json",
-        ) from None
+        raise ApiError(400, "请求体不是有效的 JSON（需为 UTF-8 编码）。", "invalid_json") from None
+
+
+async def read_object(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object, for APIs whose fields are named."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(400, "请求内容应为 JSON 对象。", "invalid_body")
+    return body

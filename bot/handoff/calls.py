@@ -19,7 +19,10 @@ from sqlalchemy import Column, DateTime, Index, Integer, String, Table, select, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.handoff.store import aware, utcnow
+from bot.clock import as_utc, utcnow
+from bot.conversation.transcript import TranscriptStore
+from bot.handoff.actors import MAX_AGENT_MESSAGE_CHARS, Actor, HandoffRefused
+from bot.handoff.outbound import Outbound
 from bot.storage import metadata
 
 CALL_CHANNEL = "phone"
@@ -82,6 +85,11 @@ def new_call_id() -> str:
     return uuid.uuid4().hex
 
 
+def call_id_of(conversation_id: str) -> str | None:
+    """The call's id when the conversation is a phone call, else None."""
+    return conversation_id[len(CALL_PREFIX) :] if conversation_id.startswith(CALL_PREFIX) else None
+
+
 class CallStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -140,7 +148,7 @@ class CallStore:
 
 
 def _call(row: Any) -> Call:
-    started = aware(row["started_at"])
+    started = as_utc(row["started_at"])
     assert started is not None
     return Call(
         call_id=row["call_id"],
@@ -149,5 +157,67 @@ def _call(row: Any) -> Call:
         caller=row["caller"] or "",
         source=row["source"] or "manual",
         started_at=started,
-        ended_at=aware(row["ended_at"]),
+        ended_at=as_utc(row["ended_at"]),
     )
+
+
+class CallService:
+    """Opens, records and ends the calls agents take; each call is a conversation of its
+    own in the transcript, seen live by the agent who took it."""
+
+    def __init__(self, store: CallStore, transcript: TranscriptStore, outbound: Outbound) -> None:
+        self.store = store
+        self.transcript = transcript
+        self.outbound = outbound
+
+    async def start(self, actor: Actor, call_id: str | None, caller: str, source: str) -> Call:
+        call = await self.store.start(
+            call_id or new_call_id(), actor.user_id, actor.display_name, caller, source
+        )
+        await self.transcript.append(
+            call.conversation_id,
+            CALL_CHANNEL,
+            "system",
+            f"来电开始，由{actor.display_name}接听",
+            {"event": "call", "call": "started", "agent_id": actor.user_id, "source": source},
+        )
+        await self.outbound.console(
+            f"agent:{actor.user_id}", {"type": "call", "call": call.to_json()}
+        )
+        return call
+
+    async def segment(self, call: Call, speaker: str, text: str, asr: bool) -> int:
+        """One stretch of speech: the caller's (role citizen) or the agent's (role agent)."""
+        if not call.active:
+            raise HandoffRefused("该通话已结束。", "call_ended")
+        text = text.strip()
+        if not text:
+            raise HandoffRefused("内容不能为空。", "empty", 400)
+        role = "agent" if speaker == "agent" else "citizen"
+        data: dict[str, Any] = {"speaker": speaker, "asr": asr}
+        if role == "agent":
+            data.update(agent_id=call.agent_id, agent_name=call.agent_name)
+        return await self.transcript.append(
+            call.conversation_id, CALL_CHANNEL, role, text[:MAX_AGENT_MESSAGE_CHARS], data
+        )
+
+    async def end(self, call: Call) -> None:
+        if await self.store.end(call.call_id):
+            await self.transcript.append(
+                call.conversation_id,
+                CALL_CHANNEL,
+                "system",
+                "通话结束",
+                {"event": "call", "call": "ended", "agent_id": call.agent_id},
+            )
+            await self.outbound.agent_left(call.conversation_id)
+            await self.outbound.console(
+                f"agent:{call.agent_id}", {"type": "call_ended", "call": call.call_id}
+            )
+
+    async def for_actor(self, call_id: str, actor: Actor) -> Call:
+        """The call, when it is the actor's (supervisors: any call)."""
+        call = await self.store.get(call_id)
+        if call is None or (call.agent_id != actor.user_id and not actor.supervisor):
+            raise HandoffRefused("没有找到这通电话。", "not_found", 404)
+        return call

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.handoff.store import utcnow
+from bot.clock import utcnow
 from bot.storage import metadata
 
 suggestion_table = Table(

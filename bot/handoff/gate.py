@@ -17,7 +17,8 @@ from dataclasses import replace
 
 from bot.conversation import BotMessage, Button, CitizenTurn, TurnResult, Understanding
 from bot.handoff import texts
-from bot.handoff.service import Admission, HandoffService
+from bot.handoff.queue import Admission
+from bot.handoff.service import HandoffService
 from bot.handoff.signal import HANDOFF_ACTION, is_handoff_request
 from bot.handoff.states import InvalidTransition, State
 
@@ -68,7 +69,7 @@ class HandoffGate:
                 if text in texts.NOTE_CANCEL_WORDS:
                     await self.service.stop_note(conversation_id)
                     return _say(texts.NOTE_CANCELLED, "note_cancelled")
-                note = await self.service.leave_note(conversation_id, channel, text)
+                note = await self.service.notes.leave(conversation_id, channel, text)
                 return _say(texts.note_saved(note.id), "note_left")
             await self.service.sync_tracker(handoff)
         if text in texts.NOTE_WORDS:

@@ -15,7 +15,12 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.handoff.store import aware, utcnow
+from bot.clock import as_utc, utcnow
+from bot.conversation.transcript import TranscriptStore
+from bot.handoff.actors import Actor, HandoffRefused, agent_text
+from bot.handoff.outbound import Outbound
+from bot.handoff.states import State
+from bot.handoff.store import HandoffStore
 from bot.storage import metadata
 
 MAX_NOTE_CHARS = 2000
@@ -131,7 +136,7 @@ class NoteStore:
 
 
 def _note(row: Any) -> Note:
-    created = aware(row["created_at"])
+    created = as_utc(row["created_at"])
     assert created is not None
     return Note(
         id=int(row["id"]),
@@ -143,3 +148,45 @@ def _note(row: Any) -> Note:
         handled_by_name=row["handled_by_name"] or "",
         reply=row["reply"] or "",
     )
+
+
+class NoteService:
+    """Citizens leave messages; agents answer them on the citizen's channel."""
+
+    def __init__(
+        self,
+        store: NoteStore,
+        handoffs: HandoffStore,
+        transcript: TranscriptStore,
+        outbound: Outbound,
+    ) -> None:
+        self.store = store
+        self.handoffs = handoffs
+        self.transcript = transcript
+        self.outbound = outbound
+
+    async def leave(self, conversation_id: str, channel: str, text: str) -> Note:
+        await self.handoffs.update_flags(conversation_id, awaiting_note=False)
+        note = await self.store.add(conversation_id, channel, text)
+        await self.transcript.append(
+            conversation_id,
+            channel,
+            "system",
+            f"市民留言（留言编号 {note.id}）",
+            {"handoff": {"event": "note", "state": State.BOT.value}, "note_id": note.id},
+        )
+        await self.outbound.console("all", {"type": "notes"})
+        return note
+
+    async def answer(self, note_id: int, actor: Actor, reply: str) -> dict[str, Any]:
+        reply = agent_text(reply)
+        note = await self.store.get(note_id)
+        if note is None:
+            raise HandoffRefused("没有找到这条留言。", "not_found", 404)
+        if not await self.store.answer(note_id, actor.user_id, actor.display_name, reply):
+            raise HandoffRefused("这条留言已由其他同事回复。", "already_answered")
+        result = await self.outbound.agent_says(
+            note.conversation_id, note.channel, actor, reply, None
+        )
+        await self.outbound.console("all", {"type": "notes"})
+        return result

@@ -14,7 +14,7 @@ from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.handoff.store import aware, utcnow
+from bot.clock import as_utc, utcnow
 from bot.storage import metadata
 
 presence_table = Table(
@@ -101,7 +101,7 @@ class PresenceStore:
 
 def _presence(row: object) -> AgentPresence:
     data = dict(row)  # type: ignore[call-overload]
-    last_seen = aware(data["last_seen"])
+    last_seen = as_utc(data["last_seen"])
     assert last_seen is not None
     return AgentPresence(
         user_id=int(data["user_id"]),

@@ -14,30 +14,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import statistics
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.clock import utcnow
 from bot.conversation.transcript import TranscriptStore
 from bot.handoff import texts
+from bot.handoff.actors import Actor, HandoffRefused, agent_text
 from bot.handoff.assist import Assistant
 from bot.handoff.bus import Bus
-from bot.handoff.calls import CALL_CHANNEL, CALL_PREFIX, Call, CallStore, new_call_id
+from bot.handoff.calls import CallService, CallStore, call_id_of
 from bot.handoff.classify import WarmClassifier
 from bot.handoff.config import HandoffConfig
 from bot.handoff.draft import citizen_statements, summarise
-from bot.handoff.feedback import Outcome, SuggestionLog
-from bot.handoff.notes import Note, NoteStore
+from bot.handoff.feedback import SuggestionLog
+from bot.handoff.notes import NoteService, NoteStore
+from bot.handoff.outbound import CitizenChannel, Outbound, row_json
 from bot.handoff.presence import AgentPresence, PresenceStore
+from bot.handoff.queue import Admission, QueuePlace, estimator
 from bot.handoff.states import Event, InvalidTransition, State
-from bot.handoff.store import ConcurrentChange, Handoff, HandoffStore, utcnow
+from bot.handoff.store import ConcurrentChange, Handoff, HandoffStore
 from bot.routing import Classification
 
 logger = logging.getLogger(__name__)
-
-MAX_AGENT_MESSAGE_CHARS = 2000
 
 REASONS = {
     "citizen_request": "市民要求转人工",
@@ -52,65 +52,6 @@ class TrackerControl(Protocol):
     async def pause(self, conversation_id: str) -> bool: ...
 
     async def resume(self, conversation_id: str) -> bool: ...
-
-
-class CitizenChannel(Protocol):
-    """Delivers a human's words or a handoff notice to the citizen, on their channel."""
-
-    async def deliver(
-        self,
-        conversation_id: str,
-        channel: str,
-        kind: str,
-        text: str,
-        sender: str,
-        row_id: int,
-        state: str = "",
-    ) -> bool:
-        """``kind`` is ``agent`` (a human's words) or ``handoff`` (a notice; ``state`` is
-        the new handoff state). True when the message went out (or on its way)."""
-        ...
-
-
-class HandoffRefused(Exception):
-    """The action is not allowed for this agent or this conversation; Chinese message."""
-
-    def __init__(self, message: str, code: str = "refused", status: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.status = status
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The console user doing something; supervisors may act on any conversation."""
-
-    user_id: int
-    username: str
-    display_name: str
-    supervisor: bool = False
-
-
-@dataclass(frozen=True)
-class QueuePlace:
-    position: int  # 1 = next to be taken
-    wait_minutes: float
-    long_wait: bool
-
-
-@dataclass(frozen=True)
-class Admission:
-    """The answer to a request for a human: queued (with the wait) or not possible now."""
-
-    handoff: Handoff | None
-    place: QueuePlace | None
-    unavailable: str = ""  # after_hours | nobody_on_duty
-    next_opening: datetime | None = None
-
-    @property
-    def queued(self) -> bool:
-        return self.place is not None
 
 
 class HandoffService:
@@ -133,14 +74,14 @@ class HandoffService:
         self.config = config
         self.store = store
         self.presence = presence
-        self.notes = notes
-        self.calls = calls
         self.suggestions = suggestions
         self.transcript = transcript
         self.tracker = tracker
-        self.bus = bus
         self.channel = channel
         self.assistant = assistant
+        self.outbound = Outbound(transcript, bus, channel, suggestions, assistant)
+        self.notes = NoteService(notes, store, transcript, self.outbound)
+        self.calls = CallService(calls, transcript, self.outbound)
         self.classify = classify
         self.clock = clock
 
@@ -171,8 +112,9 @@ class HandoffService:
     async def can_view(self, conversation_id: str, actor: Actor) -> bool:
         if actor.supervisor:
             return True
-        if conversation_id.startswith(CALL_PREFIX):
-            call = await self.calls.get(conversation_id[len(CALL_PREFIX) :])
+        call_id = call_id_of(conversation_id)
+        if call_id is not None:
+            call = await self.calls.store.get(call_id)
             return call is not None and call.agent_id == actor.user_id
         handoff = await self.store.get(conversation_id)
         if handoff is not None and (
@@ -181,7 +123,7 @@ class HandoffService:
         ):
             return True
         return any(
-            note.conversation_id == conversation_id for note in await self.notes.open_notes()
+            note.conversation_id == conversation_id for note in await self.notes.store.open_notes()
         )
 
     # -- the citizen's side ------------------------------------------------------------------
@@ -241,7 +183,7 @@ class HandoffService:
         if handoff.state is State.WAITING:
             summary = await self._summary(handoff.conversation_id, handoff.reason)
             await self.store.update_flags(handoff.conversation_id, summary=summary)
-            await self._console("all", {"type": "queue"})
+            await self.outbound.console("all", {"type": "queue"})
 
     async def track_fallback(self, conversation_id: str, channel: str, fallback: bool) -> int:
         """Counts misunderstood messages in a row; returns the current streak."""
@@ -267,19 +209,6 @@ class HandoffService:
 
     async def stop_note(self, conversation_id: str) -> None:
         await self.store.update_flags(conversation_id, awaiting_note=False)
-
-    async def leave_note(self, conversation_id: str, channel: str, text: str) -> Note:
-        await self.store.update_flags(conversation_id, awaiting_note=False)
-        note = await self.notes.add(conversation_id, channel, text)
-        await self.transcript.append(
-            conversation_id,
-            channel,
-            "system",
-            f"市民留言（留言编号 {note.id}）",
-            {"handoff": {"event": "note", "state": State.BOT.value}, "note_id": note.id},
-        )
-        await self._console("all", {"type": "notes"})
-        return note
 
     async def sync_tracker(self, handoff: Handoff) -> None:
         """Retries a resume Rasa missed, before the bot is asked to answer again."""
@@ -328,7 +257,7 @@ class HandoffService:
             notice=texts.transferred(target.display_name),
             actor=actor,
         )
-        await self._left_agent(conversation_id)
+        await self.outbound.agent_left(conversation_id)
         return moved
 
     async def requeue(self, conversation_id: str, actor: Actor) -> Handoff:
@@ -341,7 +270,7 @@ class HandoffService:
             notice=texts.REQUEUED,
             actor=actor,
         )
-        await self._left_agent(conversation_id)
+        await self.outbound.agent_left(conversation_id)
         return moved
 
     async def hand_back(self, conversation_id: str, actor: Actor) -> Handoff:
@@ -355,7 +284,7 @@ class HandoffService:
             notice=texts.HANDED_BACK,
             actor=actor,
         )
-        await self._left_agent(conversation_id)
+        await self.outbound.agent_left(conversation_id)
         return moved
 
     async def close(
@@ -382,30 +311,21 @@ class HandoffService:
             actor=actor,
             extra={"wrap_up": wrap_up, "wrap_up_label": label},
         )
-        await self._left_agent(conversation_id)
+        await self.outbound.agent_left(conversation_id)
         return moved
 
     async def send(
         self, conversation_id: str, actor: Actor, text: str, suggestion_id: int | None = None
     ) -> dict[str, Any]:
         """The agent's message to the citizen; returns the transcript row and its fate."""
-        text = _agent_text(text)
+        text = agent_text(text)
         current = await self.store.get(conversation_id)
         if current is None or current.state is not State.WITH_AGENT:
             raise HandoffRefused("请先接入该会话再回复。", "not_claimed")
         self._check_holder(current, actor)
-        return await self._agent_says(conversation_id, current.channel, actor, text, suggestion_id)
-
-    async def answer_note(self, note_id: int, actor: Actor, reply: str) -> dict[str, Any]:
-        reply = _agent_text(reply)
-        note = await self.notes.get(note_id)
-        if note is None:
-            raise HandoffRefused("没有找到这条留言。", "not_found", 404)
-        if not await self.notes.answer(note_id, actor.user_id, actor.display_name, reply):
-            raise HandoffRefused("这条留言已由其他同事回复。", "already_answered")
-        result = await self._agent_says(note.conversation_id, note.channel, actor, reply, None)
-        await self._console("all", {"type": "notes"})
-        return result
+        return await self.outbound.agent_says(
+            conversation_id, current.channel, actor, text, suggestion_id
+        )
 
     async def record_work_order(
         self, conversation_id: str, channel: str, actor: Actor, data: Mapping[str, Any]
@@ -420,63 +340,12 @@ class HandoffService:
             {"event": "workorder", "agent_id": actor.user_id, **data},
         )
 
-    # -- calls -------------------------------------------------------------------------------
-
-    async def start_call(self, actor: Actor, call_id: str | None, caller: str, source: str) -> Call:
-        call = await self.calls.start(
-            call_id or new_call_id(), actor.user_id, actor.display_name, caller, source
-        )
-        await self.transcript.append(
-            call.conversation_id,
-            CALL_CHANNEL,
-            "system",
-            f"来电开始，由{actor.display_name}接听",
-            {"event": "call", "call": "started", "agent_id": actor.user_id, "source": source},
-        )
-        await self._console(f"agent:{actor.user_id}", {"type": "call", "call": call.to_json()})
-        return call
-
-    async def call_segment(self, call: Call, speaker: str, text: str, asr: bool) -> int:
-        """One stretch of speech: the caller's (role citizen) or the agent's (role agent)."""
-        if not call.active:
-            raise HandoffRefused("该通话已结束。", "call_ended")
-        text = text.strip()
-        if not text:
-            raise HandoffRefused("内容不能为空。", "empty", 400)
-        role = "agent" if speaker == "agent" else "citizen"
-        data: dict[str, Any] = {"speaker": speaker, "asr": asr}
-        if role == "agent":
-            data.update(agent_id=call.agent_id, agent_name=call.agent_name)
-        return await self.transcript.append(
-            call.conversation_id, CALL_CHANNEL, role, text[:MAX_AGENT_MESSAGE_CHARS], data
-        )
-
-    async def end_call(self, call: Call) -> None:
-        if await self.calls.end(call.call_id):
-            await self.transcript.append(
-                call.conversation_id,
-                CALL_CHANNEL,
-                "system",
-                "通话结束",
-                {"event": "call", "call": "ended", "agent_id": call.agent_id},
-            )
-            await self._left_agent(call.conversation_id)
-            await self._console(
-                f"agent:{call.agent_id}", {"type": "call_ended", "call": call.call_id}
-            )
-
-    async def call_for(self, call_id: str, actor: Actor) -> Call:
-        call = await self.calls.get(call_id)
-        if call is None or (call.agent_id != actor.user_id and not actor.supervisor):
-            raise HandoffRefused("没有找到这通电话。", "not_found", 404)
-        return call
-
     # -- presence ----------------------------------------------------------------------------
 
     async def seen(self, actor: Actor, on_duty: bool | None = None) -> None:
         await self.presence.seen(actor.user_id, actor.username, actor.display_name, on_duty)
         if on_duty is not None:
-            await self._console("all", {"type": "agents"})
+            await self.outbound.console("all", {"type": "agents"})
 
     # -- the transcript observer: live rows for the consoles ---------------------------------
 
@@ -484,8 +353,9 @@ class HandoffService:
         """Every committed transcript row; rows of handed-off conversations and calls go live."""
         conversation_id = str(row["conversation_id"])
         audience: str | None = None
-        if conversation_id.startswith(CALL_PREFIX):
-            call = await self.calls.get(conversation_id[len(CALL_PREFIX) :])
+        call_id = call_id_of(conversation_id)
+        if call_id is not None:
+            call = await self.calls.store.get(call_id)
             audience = f"agent:{call.agent_id}" if call is not None else None
         else:
             handoff = await self.store.get(conversation_id)
@@ -494,38 +364,12 @@ class HandoffService:
             elif handoff is not None and handoff.state is State.WAITING:
                 audience = "all"
         if audience is not None:
-            await self._console(audience, {"type": "row", "row": row_json(row)})
+            await self.outbound.console(audience, {"type": "row", "row": row_json(row)})
 
     async def annotated(self, row_id: int, data: dict[str, Any]) -> None:
         return None
 
     # -- internals ---------------------------------------------------------------------------
-
-    async def _agent_says(
-        self,
-        conversation_id: str,
-        channel: str,
-        actor: Actor,
-        text: str,
-        suggestion_id: int | None,
-    ) -> dict[str, Any]:
-        outcome: Outcome | None = None
-        if suggestion_id is not None:
-            outcome = await self.suggestions.sent(
-                suggestion_id, conversation_id, actor.user_id, text
-            )
-        data: dict[str, Any] = {"agent_id": actor.user_id, "agent_name": actor.display_name}
-        if outcome is not None:
-            data.update(suggestion_id=suggestion_id, suggestion_outcome=outcome.value)
-        row_id = await self.transcript.append(conversation_id, channel, "agent", text, data)
-        delivered = await self.channel.deliver(
-            conversation_id, channel, "agent", text, actor.display_name, row_id
-        )
-        return {
-            "row_id": row_id,
-            "delivered": delivered,
-            "suggestion_outcome": outcome.value if outcome else None,
-        }
 
     async def _existing(self, conversation_id: str, event: Event) -> Handoff:
         current = await self.store.get(conversation_id)
@@ -600,7 +444,7 @@ class HandoffService:
                 row_id,
                 moved.state.value,
             )
-        await self._console(
+        await self.outbound.console(
             "all",
             {
                 "type": "handoff",
@@ -639,16 +483,6 @@ class HandoffService:
             handoff.conversation_id, handoff.channel, "system", description, {"handoff": detail}
         )
 
-    async def _left_agent(self, conversation_id: str) -> None:
-        await self.suggestions.finish(conversation_id)
-        self.assistant.forget(conversation_id)
-
-    async def _console(self, audience: str, event: dict[str, Any]) -> None:
-        try:
-            await self.bus.publish({"kind": "console", "audience": audience, "event": event})
-        except Exception:
-            logger.exception("could not publish a console event")
-
     async def _summary(self, conversation_id: str, reason: str) -> str:
         rows = await self.transcript.history(conversation_id, limit=200)
         statements = citizen_statements(rows)
@@ -664,62 +498,9 @@ class HandoffService:
 
     async def _estimator(self) -> Callable[[int], QueuePlace]:
         now = self.clock()
-        agents = await self.presence.on_duty(now)
-        held = await self.store.held_counts()
-        capacity = self.config.agent_capacity
-        free = sum(max(0, capacity - held.get(agent.user_id, 0)) for agent in agents)
-        measured = await self.store.recent_handle_minutes(self.config.handle_time_sample)
-        handle = (
-            statistics.median(measured)
-            if len(measured) >= 5
-            else self.config.default_handle_minutes
+        return estimator(
+            self.config,
+            await self.presence.on_duty(now),
+            await self.store.held_counts(),
+            await self.store.recent_handle_minutes(self.config.handle_time_sample),
         )
-        throughput = max(len(agents), 1) * capacity / max(handle, 0.5)  # conversations a minute
-
-        def estimate(position: int) -> QueuePlace:
-            wait = 1.0 if position <= free else max(1.0, (position - free) / throughput)
-            return QueuePlace(position, wait, wait > self.config.long_wait_minutes)
-
-        return estimate
-
-
-def _agent_text(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise HandoffRefused("消息内容不能为空。", "empty", 400)
-    if len(text) > MAX_AGENT_MESSAGE_CHARS:
-        raise HandoffRefused(f"消息请控制在 {MAX_AGENT_MESSAGE_CHARS} 字以内。", "too_long", 400)
-    return text
-
-
-def row_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A transcript row as consoles receive it (JSON-safe, no internal bookkeeping)."""
-    created = row.get("created_at")
-    data = row.get("data") or {}
-    keep = {
-        key: data[key]
-        for key in (
-            "handoff",
-            "notice",
-            "agent_name",
-            "suggestion_outcome",
-            "speaker",
-            "asr",
-            "note_id",
-            "workorder_no",
-            "order_no",
-            "acceptance_no",
-            "status",
-            "delivered",
-        )
-        if key in data
-    }
-    return {
-        "id": row.get("id"),
-        "conversation_id": row.get("conversation_id"),
-        "channel": row.get("channel"),
-        "role": row.get("role"),
-        "text": row.get("text") or "",
-        "created_at": created.isoformat() if isinstance(created, datetime) else created,
-        "data": keep,
-    }

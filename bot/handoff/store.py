@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.clock import as_utc, utcnow
 from bot.handoff.states import Event, State, transition
 from bot.storage import metadata
 
@@ -72,17 +73,6 @@ episode_table = Table(
 )
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands timestamps back without a zone; they were written in UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
 @dataclass(frozen=True)
 class Handoff:
     conversation_id: str
@@ -111,9 +101,9 @@ class Handoff:
             reason=row["reason"] or "",
             agent_id=row["agent_id"],
             agent_name=row["agent_name"] or "",
-            requested_at=aware(row["requested_at"]),
-            claimed_at=aware(row["claimed_at"]),
-            updated_at=aware(row["updated_at"]),
+            requested_at=as_utc(row["requested_at"]),
+            claimed_at=as_utc(row["claimed_at"]),
+            updated_at=as_utc(row["updated_at"]),
             episode_id=row["episode_id"],
             summary=row["summary"] or "",
             fallback_streak=int(row["fallback_streak"] or 0),
@@ -318,7 +308,7 @@ class HandoffStore:
             rows = (await conn.execute(query)).all()
         minutes = []
         for claimed, ended in rows:
-            start, end = aware(claimed), aware(ended)
+            start, end = as_utc(claimed), as_utc(ended)
             if start is not None and end is not None and end >= start:
                 minutes.append((end - start).total_seconds() / 60)
         return minutes

@@ -15,7 +15,7 @@ from bot.conversation import Button
 CANCEL_PAYLOAD = "/handoff_cancel"
 NOTE_PAYLOAD = "/handoff_note"
 HUMAN_PAYLOAD = "/ask_human"
-WORK_ORDER_PAYLOAD = "/register_request"  # the work-order dialogue (actions/workorders.py)
+WORK_ORDER_PAYLOAD = "/register_request"  # the work-order dialogue (actions/workorders/request.py)
 
 CANCEL_BUTTON = Button("取消排队", CANCEL_PAYLOAD)
 NOTE_BUTTON = Button("留言", NOTE_PAYLOAD)

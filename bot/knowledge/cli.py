@@ -1,4 +1,5 @@
-"""`python -m bot kb …`: import, seed, search, evaluate and benchmark the knowledge base."""
+"""`python -m bot kb …`: import, seed, search and evaluate the knowledge base
+(its benchmark is ``python -m bot bench search``)."""
 
 from __future__ import annotations
 
@@ -69,11 +70,6 @@ def register_knowledge_commands(commands: Any) -> None:
     )
     evaluation.add_argument("--cache", type=Path, default=None, help="reuse stores/vectors here")
     evaluation.set_defaults(handler=_eval)
-
-    bench = sub.add_parser("bench", help="index build, latency and memory at 1k/10k/100k")
-    bench.add_argument("--sizes", default="1000,10000,100000")
-    bench.add_argument("--out", type=Path, default=None)
-    bench.set_defaults(handler=_bench)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -191,18 +187,6 @@ def _eval(args: argparse.Namespace) -> int:
         questions_path=args.questions if args.calibrate else None,
     )
     print(format_report(report))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    return 0
-
-
-def _bench(args: argparse.Namespace) -> int:
-    from bot.knowledge.benchmark import format_bench, run_bench
-
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    report = run_bench(Settings.from_env(), sizes)
-    print(format_bench(report))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

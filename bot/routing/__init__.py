@@ -1,14 +1,18 @@
 """Request classification and department routing over the 派单目录 (data/routing/catalogue.yml).
 
 ``classify(text)`` answers with the request type, the handling unit (a department, or the
-district government for 属地 matters), the place, the top-3 alternatives with confidences and
-a reason in Chinese. Emergencies and out-of-scope matters come back unrouted with their
-proper route. The classifier loads in a few seconds (jieba and the catalogue index), so one
+district government for 属地 matters), the place, the top-3 alternatives with calibrated
+confidences, "unsure" flags, the most similar past cases and the catalogue matter that fits,
+and a reason in Chinese for agents. Emergencies and out-of-scope matters come back unrouted
+with their proper route. Type and unit come from the live learned model (trained from the
+centre's history, ``HOTLINE_HISTORY``) fused with the catalogue; the model is resolved once
+per process (a promotion takes effect at the next start), and loading takes seconds, so one
 instance per process is shared.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,9 +23,13 @@ from bot.routing.classifier import (
     HandlingUnit,
     RequestClassifier,
 )
+from bot.routing.model import RoutingModel, SimilarCase
 from bot.routing.place import Place
 from bot.routing.request_type import REQUEST_TYPES
+from bot.routing.store import ensure_live_model, live_model_info
 from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "REQUEST_TYPES",
@@ -34,21 +42,37 @@ __all__ = [
     "HandlingUnit",
     "Place",
     "RequestClassifier",
+    "RoutingModel",
+    "SimilarCase",
     "classify",
+    "live_model_info",
     "load_catalogue",
     "load_classifier",
 ]
 
 
 @lru_cache(maxsize=4)
-def _classifier_for(catalogue_path: Path) -> RequestClassifier:
-    return RequestClassifier(load_catalogue(catalogue_path))
+def _classifier_for(catalogue_path: Path, model_path: Path) -> RequestClassifier:
+    catalogue = load_catalogue(catalogue_path)
+    model = RoutingModel.load(model_path, catalogue)
+    history = model.info.get("history") or []
+    if history:
+        logger.info("routing model %s, learned from %s", model.version, ", ".join(history))
+    else:
+        logger.warning(
+            "routing model %s: no labelled history (HOTLINE_HISTORY), learned only from the "
+            "catalogue's typical matters and the project's own examples",
+            model.version,
+        )
+    return RequestClassifier(catalogue, model=model)
 
 
+@lru_cache(maxsize=4)
 def load_classifier(settings: Settings | None = None) -> RequestClassifier:
-    """The process-wide classifier for the configured catalogue (``ROUTING_CATALOGUE``)."""
+    """The process-wide classifier: the configured catalogue and the live routing model
+    (trained first if its inputs changed since the last training)."""
     settings = settings or Settings.from_env()
-    return _classifier_for(settings.routing_catalogue.resolve())
+    return _classifier_for(settings.routing_catalogue.resolve(), ensure_live_model(settings))
 
 
 def classify(text: str, settings: Settings | None = None) -> Classification:

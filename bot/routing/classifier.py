@@ -9,11 +9,14 @@ agent can check at a glance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.routing.catalogue import Catalogue, Department
 from bot.routing.departments import DepartmentRouter, DepartmentScore, RoutingWeights
+from bot.routing.evaluation import LabelMapping
+from bot.routing.history import LABEL_MAPPING, Labels
+from bot.routing.model import Prediction, RoutingModel, SimilarCase
 from bot.routing.place import Place, PlaceFinder
 from bot.routing.request_type import RequestType, classify_request_type
 from bot.safety import Emergency, OutOfScope, detect_emergency, detect_out_of_scope
@@ -21,6 +24,22 @@ from bot.safety import Emergency, OutOfScope, detect_emergency, detect_out_of_sc
 # An alternative this close to the lead unit is suggested as a co-handler (协办), as
 # 国办函〔2025〕66号 asks for matters whose remit is not clear-cut.
 _CO_HANDLER_SHARE = 0.5
+# How much of a fused confidence comes from the catalogue and the cue rules: the learned
+# model knows history, the catalogue knows every unit and the cues know how citizens say
+# what they want (weights from the cross-validation in ``compare``, not tuned further).
+CATALOGUE_WEIGHT = 0.25
+CUE_WEIGHT = 0.25
+# Averaging calibrated models flattens the result; this exponent (1/temperature) was fitted on
+# the out-of-fold department predictions (compare.sharpness). The type needs none (0.93).
+DEPARTMENT_SHARPNESS = 1.8
+# Without history the type is learned from our own few examples: the cues weigh as much.
+COLD_START_CUE_WEIGHT = 0.5
+# Below these calibrated confidences the outcome is "unsure": the dialogue asks a short
+# question or an agent chooses, instead of acting on a guess.
+TYPE_UNSURE_BELOW = 0.5
+DEPARTMENT_UNSURE_BELOW = 0.4
+# A past case at least this similar (cosine of character n-grams) is evidence for its unit.
+GROUNDING_SIMILARITY = 0.3
 
 
 @dataclass(frozen=True)
@@ -34,12 +53,12 @@ class DepartmentCandidate:
     reason: str
 
     @classmethod
-    def of(cls, score: DepartmentScore) -> DepartmentCandidate:
+    def of(cls, score: DepartmentScore, confidence: float | None = None) -> DepartmentCandidate:
         return cls(
             id=score.department.id,
             name=score.department.name,
             short_name=score.department.short_name,
-            confidence=round(score.confidence, 4),
+            confidence=round(score.confidence if confidence is None else confidence, 4),
             matter=score.matter.name if score.matter else None,
             territorial=score.territorial,
             reason=score.reason(),
@@ -71,10 +90,20 @@ class Classification:
     emergency: Emergency | None
     out_of_scope: OutOfScope | None
     reason: str
+    type_unsure: bool = False
+    department_unsure: bool = False
+    matter: str | None = None  # the catalogue's typical matter that fits, if any
+    similar_cases: tuple[SimilarCase, ...] = ()
+    model_version: str | None = None  # None: the catalogue rules alone
 
     @property
     def routed(self) -> bool:
         return self.department is not None
+
+    @property
+    def unsure(self) -> bool:
+        """Too unsure of type or unit to act on it: ask the citizen, or let an agent choose."""
+        return self.type_unsure or self.department_unsure
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view, as the evaluation CLI writes it and agents' tools read it."""
@@ -112,21 +141,50 @@ class Classification:
             "emergency": self.emergency.number if self.emergency else None,
             "out_of_scope": self.out_of_scope.kind if self.out_of_scope else None,
             "reason": self.reason,
+            "unsure": self.unsure,
+            "type_unsure": self.type_unsure,
+            "department_unsure": self.department_unsure,
+            "matter": self.matter,
+            "similar_cases": [case.to_dict() for case in self.similar_cases],
+            "model_version": self.model_version,
         }
 
 
+@dataclass(frozen=True)
+class _Typed:
+    """The request type as the classification reports it, from the cues or the model."""
+
+    request_type: str
+    confidence: float
+    alternatives: tuple[tuple[str, float], ...]
+    reason: str
+
+
 class RequestClassifier:
-    def __init__(self, catalogue: Catalogue, weights: RoutingWeights | None = None) -> None:
+    """The catalogue rules alone, or with a learned ``model`` fused in (see ``compare``)."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        weights: RoutingWeights | None = None,
+        model: RoutingModel | None = None,
+    ) -> None:
         self.catalogue = catalogue
+        self.model = model
         self._router = DepartmentRouter(catalogue, weights)
         self._places = PlaceFinder(catalogue)
+        self._labels = Labels(LabelMapping.load(LABEL_MAPPING), catalogue) if model else None
 
     def classify(self, text: str) -> Classification:
-        kind = classify_request_type(text)
+        cues = classify_request_type(text)
+        prediction = self.model.predict(text) if self.model is not None else None
+        kind = self._type(cues, prediction)
+        version = self.model.version if self.model is not None else None
         emergency = detect_emergency(text)
         if emergency is not None:
             return _unrouted(
                 kind,
+                version,
                 emergency=emergency,
                 reason=f"描述的是正在发生的紧急情况，应立即拨打{emergency.number}"
                 f"（{emergency.service}），12345不派单。",
@@ -135,31 +193,43 @@ class RequestClassifier:
         if out_of_scope is not None:
             return _unrouted(
                 kind,
+                version,
                 out_of_scope=out_of_scope,
                 reason=f"不属于12345受理范围。{out_of_scope.route}",
             )
         ranked = self._router.rank(text)
         place = self._places.find(text)
-        if not ranked:
+        learned = prediction.departments if prediction is not None else ()
+        if not ranked and not learned:
             return _unrouted(
                 kind,
+                version,
                 place=place,
-                reason=f"{kind.reason()}；未匹配到派单目录中的事项，建议转人工分派。",
+                reason=f"{kind.reason}；未匹配到派单目录中的事项，建议转人工分派。",
             )
-        lead = ranked[0]
-        top3 = tuple(DepartmentCandidate.of(score) for score in ranked[:3])
+        fused = self._fuse_departments(ranked, learned)
+        lead, confidence = fused[0]
+        top3 = tuple(DepartmentCandidate.of(score, share) for score, share in fused[:3])
         unit, place_note, needs_place = self._handling_unit(lead, place)
         co_handlers = tuple(
             candidate.short_name
             for candidate in top3[1:]
-            if candidate.confidence >= _CO_HANDLER_SHARE * lead.confidence
+            if candidate.confidence >= _CO_HANDLER_SHARE * confidence
         )
+        cases = prediction.cases if prediction is not None else ()
+        why = lead.reason()
+        if learned:
+            why = (
+                f"历史诉求学习模型判断承办单位为“{lead.department.short_name}”"
+                f"（置信度{confidence:.2f}）；"
+                + (why if lead.score > 0 else "派单目录中无直接对应的典型事项")
+            )
         return Classification(
             request_type=kind.request_type,
             type_confidence=kind.confidence,
             type_alternatives=kind.alternatives,
             department=unit,
-            department_confidence=lead.confidence,
+            department_confidence=confidence,
             department_alternatives=top3,
             co_handlers=co_handlers,
             domain=lead.department.domain,
@@ -167,8 +237,99 @@ class RequestClassifier:
             needs_place=needs_place,
             emergency=None,
             out_of_scope=None,
-            reason=f"{kind.reason()}；{lead.reason()}{place_note}。",
+            reason=f"{kind.reason}；{why}{place_note}。",
+            type_unsure=kind.confidence < TYPE_UNSURE_BELOW,
+            department_unsure=confidence < DEPARTMENT_UNSURE_BELOW or not _grounded(lead, cases),
+            matter=lead.matter.name if lead.matter else None,
+            similar_cases=self._named(cases),
+            model_version=version,
         )
+
+    def _type(self, cues: RequestType, prediction: Prediction | None) -> _Typed:
+        """The learned type group, fused with the cues, and the cues' choice within the group."""
+        if prediction is None or not prediction.type_groups or self._labels is None:
+            return _Typed(cues.request_type, cues.confidence, cues.alternatives, cues.reason())
+        labels = self._labels
+        assert self.model is not None
+        weight = CUE_WEIGHT if self.model.learned_types else COLD_START_CUE_WEIGHT
+        groups = dict(prediction.type_groups)
+        by_cues: dict[str, float] = {}
+        for kind, share in cues.shares:
+            group = labels.type_group(kind)
+            if group is not None:
+                by_cues[group] = by_cues.get(group, 0.0) + share
+        fused = {
+            group: (1 - weight) * groups.get(group, 0.0) + weight * by_cues.get(group, 0.0)
+            for group in set(groups) | set(by_cues)
+        }
+        shares = dict(cues.shares)
+        fine: list[tuple[str, float]] = []
+        for group, probability in fused.items():
+            members = [kind for kind in labels.members(group) if kind in shares] or [group]
+            total = sum(shares.get(kind, 0.0) for kind in members) or 1.0
+            fine.extend(
+                (kind, probability * shares.get(kind, 1.0 / len(members)) / total)
+                for kind in members
+            )
+        fine.sort(key=lambda item: item[1], reverse=True)
+        best = fine[0][0]
+        group = labels.type_group(best) or best
+        confidence = fused.get(group, fine[0][1])
+        reason = f"历史诉求学习模型判断为“{group}”类（置信度{confidence:.2f}）"
+        if best != group:
+            hint = "、".join(cues.cues[:4]) if cues.request_type == best else ""
+            reason += f"，按提示语{f'“{hint}”' if hint else ''}细分为“{best}”"
+        return _Typed(best, confidence, tuple(fine[:3]), reason)
+
+    def _fuse_departments(
+        self, ranked: list[DepartmentScore], learned: tuple[tuple[str, float], ...]
+    ) -> list[tuple[DepartmentScore, float]]:
+        """Catalogue and model confidences combined per unit, recalibrated, best first.
+
+        As in ``compare``: the catalogue's confidence left unassigned is spread evenly over
+        its units, and the weighted mean is sharpened by the exponent fitted there."""
+        if not learned:
+            return [(score, score.confidence) for score in ranked]
+        by_catalogue = {score.department.id: score for score in ranked}
+        spread = max(1.0 - sum(s.confidence for s in ranked), 0.0) / len(self.catalogue.departments)
+        learned_share = dict(learned)
+        raw: list[tuple[DepartmentScore, float]] = []
+        for unit in set(learned_share) | set(by_catalogue):
+            score = by_catalogue.get(unit) or self._no_evidence(unit)
+            if score is None:
+                continue
+            share = (1 - CATALOGUE_WEIGHT) * learned_share.get(unit, 0.0)
+            share += CATALOGUE_WEIGHT * (
+                (score.confidence if unit in by_catalogue else 0.0) + spread
+            )
+            raw.append((score, share**DEPARTMENT_SHARPNESS))
+        total = sum(share for _, share in raw) or 1.0
+        fused = [(score, share / total) for score, share in raw]
+        fused.sort(key=lambda item: item[1], reverse=True)
+        return fused
+
+    def _no_evidence(self, unit: str) -> DepartmentScore | None:
+        """A unit only the model proposes: no matter or keyword of the catalogue matched."""
+        try:
+            department = self.catalogue.department(unit)
+        except KeyError:
+            return None  # a model trained with another catalogue: its unit no longer exists
+        duty = department.duties.split("。")[0]
+        return DepartmentScore(department, 0.0, 0.0, None, (), duty)
+
+    def _named(self, cases: tuple[SimilarCase, ...]) -> tuple[SimilarCase, ...]:
+        named = []
+        for case in cases:
+            try:
+                name = (
+                    self.catalogue.department(case.department).short_name
+                    if case.department
+                    else None
+                )
+            except KeyError:
+                name = None
+            named.append(replace(case, department_name=name))
+        return tuple(named)
 
     def _handling_unit(self, lead: DepartmentScore, place: Place) -> tuple[HandlingUnit, str, bool]:
         department = lead.department
@@ -198,6 +359,16 @@ class RequestClassifier:
         )
 
 
+def _grounded(lead: DepartmentScore, cases: tuple[SimilarCase, ...]) -> bool:
+    """Whether anything an agent could check backs the unit: a catalogue entry or a close past
+    case of that unit. Probabilities alone are not enough: on a message unlike anything seen
+    ("你好") a model still spreads its certainty over the few units it knows."""
+    unit = lead.department.id
+    return lead.score > 0 or any(
+        case.department == unit and case.similarity >= GROUNDING_SIMILARITY for case in cases
+    )
+
+
 def _unit(department: Department) -> HandlingUnit:
     return HandlingUnit(
         id=department.id,
@@ -208,7 +379,8 @@ def _unit(department: Department) -> HandlingUnit:
 
 
 def _unrouted(
-    kind: RequestType,
+    kind: _Typed,
+    version: str | None,
     *,
     reason: str,
     emergency: Emergency | None = None,
@@ -229,4 +401,7 @@ def _unrouted(
         emergency=emergency,
         out_of_scope=out_of_scope,
         reason=reason,
+        type_unsure=kind.confidence < TYPE_UNSURE_BELOW,
+        department_unsure=emergency is None and out_of_scope is None,
+        model_version=version,
     )

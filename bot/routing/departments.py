@@ -66,11 +66,7 @@ class DepartmentRouter:
         self.catalogue = catalogue
         self.weights = weights or RoutingWeights()
         departments = catalogue.departments
-        tokenizer(
-            word
-            for department in departments
-            for word in (*department.keywords, *department.aliases, department.short_name)
-        )
+        register_catalogue_words(catalogue)
         self._matter_owner: list[tuple[int, Matter]] = []
         matter_documents: list[list[str]] = []
         for index, department in enumerate(departments):
@@ -137,6 +133,16 @@ class DepartmentRouter:
             )
             for (score, index, matter, hits), share in zip(raw, exps, strict=True)
         ]
+
+
+def register_catalogue_words(catalogue: Catalogue) -> None:
+    """Teaches the routing tokenizer the catalogue's terms (公积金, 暖气片), so that the rules and
+    the learned word features cut text the same way whichever was built first."""
+    tokenizer(
+        word
+        for department in catalogue.departments
+        for word in (*department.keywords, *department.aliases, department.short_name)
+    )
 
 
 def _duty(department: Department, text: str, matter: Matter | None, hits: tuple[str, ...]) -> str:

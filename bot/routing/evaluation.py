@@ -14,13 +14,20 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from bot.routing.classifier import Classification, RequestClassifier
+if TYPE_CHECKING:  # the classifier reads the label mapping from here
+    from bot.routing.classifier import Classification
 
 TEXT_FIELDS = ("message", "question", "content")
+
+
+class Classifies(Protocol):
+    """A live classifier, or classifications computed beforehand (cross-validation)."""
+
+    def classify(self, text: str) -> Classification: ...
 
 
 @dataclass(frozen=True)
@@ -28,18 +35,23 @@ class LabelMapping:
     departments: dict[str, frozenset[str] | None]
     request_types: dict[str, frozenset[str]]
     domains: dict[str, str]
+    # The first unit a list names: the one a row with that label trains (history.py).
+    lead_departments: dict[str, str]
 
     @classmethod
     def load(cls, path: Path) -> LabelMapping:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         departments: dict[str, frozenset[str] | None] = {}
+        leads: dict[str, str] = {}
         for label, target in (raw.get("departments") or {}).items():
             if target is None:
                 departments[str(label)] = None
             elif isinstance(target, str):
                 departments[str(label)] = frozenset({target})
+                leads[str(label)] = target
             else:
                 departments[str(label)] = frozenset(str(item) for item in target)
+                leads[str(label)] = str(target[0])
         request_types = {
             str(label): frozenset(str(item) for item in targets)
             for label, targets in (raw.get("request_types") or {}).items()
@@ -48,6 +60,7 @@ class LabelMapping:
             departments=departments,
             request_types=request_types,
             domains={str(k): str(v) for k, v in (raw.get("domains") or {}).items()},
+            lead_departments=leads,
         )
 
     def type_label(self, predicted: str) -> str | None:
@@ -87,7 +100,7 @@ def prediction_row(row: dict[str, Any], result: Classification) -> dict[str, Any
 
 
 def evaluate_types(
-    classifier: RequestClassifier, rows: Iterable[dict[str, Any]], mapping: LabelMapping
+    classifier: Classifies, rows: Iterable[dict[str, Any]], mapping: LabelMapping
 ) -> dict[str, Any]:
     """Request-type accuracy and macro-F1 over the outside labels, plus domain accuracy."""
     pairs: list[tuple[str, str | None]] = []
@@ -125,7 +138,7 @@ def evaluate_types(
 
 
 def evaluate_departments(
-    classifier: RequestClassifier, rows: Iterable[dict[str, Any]], mapping: LabelMapping
+    classifier: Classifies, rows: Iterable[dict[str, Any]], mapping: LabelMapping
 ) -> dict[str, Any]:
     """Top-1 and top-3 accuracy of the department against the mapped outside labels."""
     total = top1 = top3 = skipped = 0

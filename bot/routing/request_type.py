@@ -96,6 +96,9 @@ class RequestType:
     confidence: float
     alternatives: tuple[tuple[str, float], ...]
     cues: tuple[str, ...]
+    # Every type with its share, best first: the learned model picks a type group and these
+    # shares choose within it (投诉 or 举报, 建议 or 表扬).
+    shares: tuple[tuple[str, float], ...] = ()
 
     def reason(self) -> str:
         if not self.cues:
@@ -129,4 +132,5 @@ def classify_request_type(text: str) -> RequestType:
         confidence=ranked[0][1],
         alternatives=tuple(ranked[:3]),
         cues=tuple(dict.fromkeys(found[best])),
+        shares=tuple(ranked),
     )

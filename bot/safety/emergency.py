@@ -1,15 +1,20 @@
 """Emergency diversion: 12345 is not an emergency line (国办发〔2020〕53号).
 
 A message describing a fire, a crime in progress, an injury, a traffic accident or a
-gas leak is answered at once with the right number; it is never queued or ticketed.
-Detection is a high-precision rule set: a past event told as background ("去年着火的
-赔偿怎么办") or a question about regulations ("消防通道标准") must not trigger it.
+gas leak happening now is answered at once with the right number; it is never queued or
+ticketed. The same words also appear in complaints and hazard reports ("一出交通事故就
+堵死", "存在火灾隐患", "去年着过火"), which must be ticketed instead, so finding the event
+is only half the work: ``bot.safety.reading`` decides from the sentence around it whether
+it is happening now. Both the gateway (before Rasa, so it works when Rasa is down) and the
+routing classifier call ``detect_emergency``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from bot.safety.reading import read_mention
 
 
 @dataclass(frozen=True)
@@ -39,72 +44,146 @@ _TRAFFIC = Emergency(
     "交通事故报警",
     "请开启危险报警闪光灯、在车后放置警示标志，人员撤到护栏外；如有人受伤请同时拨打120。",
 )
+_DROWNING = Emergency(
+    "drowning",
+    "110",
+    "公安报警",
+    "请大声呼救，向落水者抛救生圈、木板等漂浮物，不会游泳不要下水；同时拨打120。",
+)
+# "救命" or "出大事了" without saying what: the reply lists every number.
+_UNSPECIFIED = Emergency("unspecified", "110", "紧急求助", "")
+
+
+@dataclass(frozen=True)
+class _Rule:
+    emergency: Emergency
+    pattern: re.Pattern[str]
+    # A weak event (冒烟, 打架, 家暴) is also said of habits and scenes; it counts only
+    # with a sign of the present (了, 正在, 有人…).
+    weak: bool = False
+
 
 # Ordered by precedence: a gas leak is also "smell" and "fire" risk, so it comes first;
-# a traffic accident with injuries still goes to 122 (which coordinates 120).
-_RULES: tuple[tuple[Emergency, re.Pattern[str]], ...] = (
-    (
+# a traffic accident with injuries still goes to 122 (which coordinates 120); someone
+# beaten and bleeding goes to 110, which sends the ambulance as well.
+_RULES: tuple[_Rule, ...] = (
+    _Rule(
         _GAS,
         re.compile(
-            r"(煤气|燃气|天然气|液化气)(罐)?.{0,6}(泄漏|泄露|漏气|漏了|味道很大|味很大|味儿很大)|闻到.{0,4}(煤气|燃气|天然气)味"
+            r"(煤气|燃气|天然气|液化气)(罐|管道?|灶|阀门?)?.{0,6}(泄漏|泄露|漏气|漏了|在漏|嘶嘶)|"
+            r"闻到.{0,6}(煤气|燃气|天然气|液化气)味|(煤气|燃气|天然气)味(道|儿)?(很|特别|非常|太)?(大|浓|重|呛)|"
+            r"(大|浓|重|呛)的(煤气|燃气|天然气|液化气)味"
         ),
     ),
-    (
+    _Rule(
         _FIRE,
         re.compile(
-            r"着火了|失火了|起火了|烧起来|火灾了|发生火灾|冒(黑|浓)?烟了|浓烟|火很大|火势|爆炸了|炸了.{0,4}(火|烟)|(家|楼|屋|房子|厨房|车|仓库|店|工厂|小区|山|林).{0,6}(着火|起火|失火)"
+            r"(?<!生)着(过|了)?火|着(伙|活)了|失火|起火|火灾(了|啦)|发生(了)?(火灾|大火)|(烧|着)起来|火(很|特别|非常|太)大|"
+            r"火势|火越(烧|来)越|越烧越(大|旺)|爆炸|爆燃|冒火|火苗|救火|灭火器.{0,4}(不够|没用)"
         ),
     ),
-    (
+    _Rule(
+        _FIRE,
+        re.compile(r"冒(黑|浓|白)?烟|浓烟|(全|满)是烟|(?<!油)烟(特别|很|非常|太)大"),
+        weak=True,
+    ),
+    _Rule(
         _TRAFFIC,
         re.compile(
-            r"(出|发生)(了)?车祸|车祸现场|撞车了|追尾了|被车撞了|(两|几|三)车相撞|(发生|出了).{0,4}交通事故|翻车了|撞人了"
+            r"(出|发生)(了)?.{0,4}(车祸|交通事故)|车祸|撞车|追尾|被.{0,5}车(给)?撞|撞(倒|伤|飞|死)(了)?人|撞(倒|伤|飞)了|"
+            r"撞人|被撞(倒|伤|飞)|(两|几|三|多)(辆)?.{0,2}车.{0,3}(相撞|撞|碰)|车.{0,4}撞(一块|在一起|上了)|"
+            r"翻车|车.{0,3}翻了"
         ),
     ),
-    (
-        _MEDICAL,
-        re.compile(
-            r"晕倒|昏迷|昏过去|不省人事|没(有)?(了)?呼吸|没(有)?心跳|心脏病(发|犯)|抽搐|口吐白沫|大出血|血流不止|流了很多血|(摔|跌)伤.{0,4}(动不了|起不来)|中毒了|喝了农药|割腕|快不行了|(需要|叫|快叫|等)急救"
-        ),
-    ),
-    (
+    _Rule(
         _CRIME,
         re.compile(
-            r"抢劫|抢包|持刀|拿刀|砍人|杀人|打人了|有人(在)?打架|正在打|绑架|劫持|小偷(正在|在)|(正在|有人)(撬|偷)|入室盗窃|家暴|跳楼|要跳河|轻生|人贩子|猥亵|被人跟踪|有人闯进"
+            r"抢劫|抢包|抢了.{0,4}(包|手机|钱|项链|东西)|持刀|拿(着)?(刀|棍子?|棒|砖头|斧头|刀子)|"
+            r"动刀|砍人|砍(伤|了)|(乱|追着.{0,3})砍|杀人|捅(人|了)|被.{0,2}捅|伤人|绑架|劫持|"
+            r"(正在|有人|小偷).{0,2}(撬|偷)|撬.{0,3}门|进(了)?贼|(拽|拖|抱|拉)(上车|走了)|强行带走|"
+            r"要打我|围殴|不让我(走|下车|出去|离开)|(锁|绑|关)在.{0,6}(屋|房|车|里)|被绑|"
+            r"跳楼(?!价|甩卖)|跳河|跳桥|(要|想)往下跳|不想活了|轻生|自杀|人贩子|闯进|打砸|砸车|在砸"
         ),
+    ),
+    _Rule(
+        _CRIME,
+        re.compile(r"打人|被人打|打架|打起来|正在打|家暴|猥亵|性骚扰|跟踪|跟着我|入室盗窃"),
+        weak=True,
+    ),
+    _Rule(
+        _MEDICAL,
+        re.compile(
+            r"晕倒|晕到|昏倒|昏迷|(昏|晕)过去|不省人事|没(有)?(了)?(呼吸|心跳|意识|气了)|呼吸困难|"
+            r"喘不(上|过)(来)?气|脸色发紫|心脏病(发|犯)|心梗|脑梗|中风了|抽搐|口吐白沫|大出血|血流不止|"
+            r"头破血流|流了(好多|很多|一地|一身)的?血|一直(在)?流血|中毒了|喝了?(农药|敌敌畏)|"
+            r"吃了.{0,4}(农药|老鼠药|安眠药)|割腕|快不行了|(需要|叫|快叫|等)(个)?(急救|救护车)|"
+            r"烫伤|烧伤|吞了|误吞|噎住|卡(住|在)(喉咙|嗓子)|一动不动|(叫|喊|拍).{0,4}(没|不)(有)?反应|"
+            r"(叫|喊)不醒|(有人|人|孩子|小孩|老人|工人|老大爷|老太太).{0,10}(掉|摔|坠|跌)(下来|下去|下楼)|"
+            r"坠楼|(摔|跌)(伤|倒).{0,6}(动不了|起不来|不能动|流血)|倒地不起|说不出话|半边身子|"
+            r"口眼歪斜|羊水破|要生了|高烧.{0,4}抽|胸口(疼|痛)|胸痛"
+        ),
+    ),
+    _Rule(
+        _MEDICAL,
+        re.compile(r"(摔|跌)倒|被.{0,3}咬(伤|了)|受伤|流血|出血"),
+        weak=True,
+    ),
+    _Rule(
+        _DROWNING,
+        re.compile(
+            r"落水(?!管)|溺水|掉(进|到)?(河|湖|水|海|井|池塘|水库)(里)?了?|淹着了|沉下去了|"
+            r"(河|湖|水|池|海)里.{0,4}(扑腾|挣扎)"
+        ),
+    ),
+    _Rule(
+        _UNSPECIFIED,
+        re.compile(r"救命(?!钱|药|稻草|恩)|快来人|快派人|出大事了|快报警|救救我"),
     ),
 )
 
-_PAST_OR_GENERAL = re.compile(
-    r"去年|前年|上个月|上月|几年前|以前|曾经|之前|早就|经常|总是|常常|多发|容易|要点|常识|标准|规范|规定|条例|怎么(处理|赔偿|理赔|定责)|赔偿|理赔|保险|演练|培训|宣传|知识"
-)
+
+@dataclass(frozen=True)
+class EmergencyAssessment:
+    """The ongoing emergency a message describes, if any, and why: for a danger only
+    mentioned (a past fire, a hazard) the reason names the words and how they read, so a
+    false alarm or a miss in ``python -m bot safety eval`` can be understood."""
+
+    emergency: Emergency | None
+    reason: str = ""
+
+
+def assess_emergency(text: str) -> EmergencyAssessment:
+    compact = _compact(text)
+    first_mention = ""
+    for rule in _RULES:
+        for found in rule.pattern.finditer(compact):
+            reading = read_mention(compact, found.start(), found.end(), rule.weak)
+            if reading.ongoing:
+                return EmergencyAssessment(rule.emergency, f"{found.group(0)}：{reading.reason}")
+            first_mention = first_mention or f"{found.group(0)}：{reading.reason}"
+    return EmergencyAssessment(None, first_mention)
 
 
 def detect_emergency(text: str) -> Emergency | None:
-    """The emergency a message describes, or None.
-
-    Text about the past or about rules (standards, compensation, drills) is not an
-    emergency even when it names one, unless it also says it is happening now.
-    """
-    compact = re.sub(r"\s+", "", text)
-    for emergency, pattern in _RULES:
-        if pattern.search(compact):
-            if _PAST_OR_GENERAL.search(compact) and not _is_now(compact):
-                return None
-            return emergency
-    return None
+    """The ongoing emergency a message describes, or None (also for past, hypothetical or
+    hazard mentions, which are complaints or reports to be ticketed)."""
+    return assess_emergency(text).emergency
 
 
-def _is_now(text: str) -> bool:
-    return bool(re.search(r"现在|正在|刚刚|刚才|马上|快来|救命|赶紧|紧急", text))
+def _compact(text: str) -> str:
+    """Line breaks end sentences (real messages are often lists without punctuation);
+    other spaces and the runs of ``*`` that mask names in public data carry no meaning."""
+    text = re.sub(r"\s*\n\s*", "。", text.strip())
+    text = re.sub(r"\s+", "", text)
+    return re.sub(r"[*＊]+", "*", text)
 
 
 def emergency_reply(emergency: Emergency | None) -> str:
     """The reply to an emergency; without a known kind it lists all the numbers."""
-    if emergency is None:
+    if emergency is None or emergency is _UNSPECIFIED:
         return (
             "如果您正在遇到紧急情况，请立即拨打：火灾、燃气泄漏拨打119，"
-            "治安警情拨打110，医疗急救拨打120，交通事故拨打122。"
+            "治安警情拨打110，医疗急救拨打120，交通事故拨打122；说不清属于哪类时请拨打110。"
             "12345热线不受理紧急警情，请不要耽误时间。"
         )
     return (

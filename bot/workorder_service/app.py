@@ -11,13 +11,14 @@ from datetime import datetime
 import aiohttp
 from aiohttp import web
 
+from bot.clock import utcnow
 from bot.settings import Settings
+from bot.storage import open_engine
 from bot.workorder_service import keys
 from bot.workorder_service.api import errors
 from bot.workorder_service.routes import setup_routes
 from bot.workorder_service.service import WorkOrderService
 from bot.workorder_service.webhook_sender import WebhookSender
-from bot.workorders.db import create_engine, utcnow
 from bot.workorders.desk import build_policy
 from bot.workorders.lifecycle import Lifecycle
 
@@ -47,7 +48,7 @@ def _resources(
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def resources(app: web.Application) -> AsyncIterator[None]:
         settings = app[keys.SETTINGS]
-        engine = create_engine(
+        engine = open_engine(
             settings.workorder_database_url or settings.database_url,
             settings.var_dir / "workorders.db",
         )

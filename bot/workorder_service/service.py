@@ -21,6 +21,8 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.clock import as_utc, utcnow
+from bot.storage import write_transaction
 from bot.workorder_service.store import (
     contacts,
     events,
@@ -33,7 +35,7 @@ from bot.workorder_service.store import (
     webhooks,
 )
 from bot.workorders import merge as similarity
-from bot.workorders.db import as_utc, next_in_sequence, utcnow, write_transaction
+from bot.workorders.db import next_in_sequence
 from bot.workorders.deadlines import DeadlinePolicy
 from bot.workorders.lifecycle import (
     PERMISSIONS,
@@ -560,6 +562,8 @@ class WorkOrderService:
             channel=contact["channel"],
             channel_user=contact["channel_user"],
             conversation_id=contact["conversation_id"],
+            request_type=order.request.request_type,
+            rating=order.rating.value if order.rating else None,
             message=citizen_message(
                 change.action.value,
                 order.order_no,

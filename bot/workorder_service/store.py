@@ -19,7 +19,8 @@ from sqlalchemy import (
     Text,
 )
 
-from bot.workorders.db import as_utc, sequence_table
+from bot.clock import as_utc
+from bot.workorders.db import sequence_table
 from bot.workorders.lifecycle import OrderRecord
 from bot.workorders.models import CitizenRequest, Deadline, Rating, Status
 

@@ -17,8 +17,9 @@ import aiohttp
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import utcnow
+from bot.storage import write_transaction
 from bot.workorder_service.store import webhooks
-from bot.workorders.db import utcnow, write_transaction
 from bot.workorders.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 
 logger = logging.getLogger(__name__)

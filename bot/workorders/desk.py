@@ -1,6 +1,6 @@
 """The work-order desk: the one Python interface the dialogue (Rasa actions) calls.
 
-    async with WorkOrderDesk.open(settings) as desk:   # or start(settings) … aclose()
+    async with WorkOrderDesk.open(settings, system) as desk:   # or start(…) … aclose()
         candidates = await desk.merge_candidates(request)       # offer 并单 first
         acceptance = await desk.submit(request)                 # or desk.merge(request, number)
         acceptance.message                                      # tell the citizen
@@ -10,7 +10,7 @@
         view = await desk.rate(number, phone, "不满意", "还是很吵")
         view = await desk.cancel(number, phone, "已自行解决")
 
-Every method raises :class:`connectors.workorders.WorkOrderError` (``.message`` is a
+Every method raises :class:`bot.workorders.errors.WorkOrderError` (``.message`` is a
 polite Chinese sentence to show the citizen) when it cannot do what was asked. Creation
 never fails because the work-order system is down: the request is written to the durable
 outbox first and the citizen gets an acceptance number (受理号) at once; the order number
@@ -26,12 +26,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-import aiohttp
-
+from bot.clock import utcnow
 from bot.settings import Settings
 from bot.workorders import merge as similarity
-from bot.workorders.db import utcnow
 from bot.workorders.deadlines import DeadlinePolicy
+from bot.workorders.errors import (
+    WorkOrderError,
+    WorkOrderForbidden,
+    WorkOrderInvalid,
+    WorkOrderNotFound,
+    WorkOrderUnavailable,
+)
 from bot.workorders.models import (
     CitizenRequest,
     ContactProof,
@@ -55,17 +60,8 @@ from bot.workorders.outbox import (
 )
 from bot.workorders.phone import InvalidPhone, validate_phone
 from bot.workorders.rules import TimeLimitRules
+from bot.workorders.system import WorkOrderSystem
 from bot.workorders.workcalendar import WorkingCalendar
-from connectors.workorders.base import WorkOrderSystem
-from connectors.workorders.breaker import CircuitBreaker
-from connectors.workorders.errors import (
-    WorkOrderError,
-    WorkOrderForbidden,
-    WorkOrderInvalid,
-    WorkOrderNotFound,
-    WorkOrderUnavailable,
-)
-from connectors.workorders.http import HttpWorkOrderSystem
 
 logger = logging.getLogger(__name__)
 
@@ -124,29 +120,24 @@ class WorkOrderDesk:
         self.dedupe_window_s = dedupe_window_s
         self.submit_wait_s = submit_wait_s
         self.clock = clock
-        self._session: aiohttp.ClientSession | None = None
+        self._owns_system = False
         self._relay_stop: asyncio.Event | None = None
         self._relay_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def start(
-        cls, settings: Settings, run_relay: bool = False, redis_prefix: str | None = None
+        cls,
+        settings: Settings,
+        system: WorkOrderSystem,
+        run_relay: bool = False,
+        redis_prefix: str | None = None,
     ) -> WorkOrderDesk:
-        """A desk wired from settings, for a process that keeps it (call :meth:`aclose`).
-        ``run_relay`` also delivers the outbox from this process."""
-        if not settings.workorder_api_token:
-            logger.warning("WORKORDER_API_TOKEN is empty: the work-order system will refuse us")
+        """A desk for a process that keeps it (call :meth:`aclose`), with the outbox from
+        settings and the ``system`` the process chose; the desk closes the system with
+        itself. ``run_relay`` also delivers the outbox from this process."""
         outbox = create_outbox(settings, redis_prefix or DEFAULT_REDIS_PREFIX)
         await outbox.setup()
-        session = aiohttp.ClientSession()
-        system = HttpWorkOrderSystem(
-            session,
-            settings.workorder_url,
-            settings.workorder_api_token,
-            timeout_s=settings.workorder_timeout_s,
-            breaker=CircuitBreaker(),
-        )
-        relay = OutboxRelay(outbox, system, idle_poll_s=0.05 if settings.redis_url else 0.5)
+        relay = OutboxRelay(outbox, system, idle_poll_s=relay_poll_s(settings))
         desk = cls(
             outbox,
             system,
@@ -154,7 +145,7 @@ class WorkOrderDesk:
             build_policy(settings),
             submit_wait_s=settings.workorder_submit_wait_s,
         )
-        desk._session = session
+        desk._owns_system = True
         if run_relay:
             desk._relay_stop = asyncio.Event()
             desk._relay_task = asyncio.create_task(relay.run(desk._relay_stop))
@@ -165,18 +156,22 @@ class WorkOrderDesk:
             self._relay_stop.set()
             await self._relay_task
             self._relay_task = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._owns_system:
+            await self.system.aclose()
+            self._owns_system = False
         await self.outbox.close()
 
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, settings: Settings, run_relay: bool = False, redis_prefix: str | None = None
+        cls,
+        settings: Settings,
+        system: WorkOrderSystem,
+        run_relay: bool = False,
+        redis_prefix: str | None = None,
     ) -> AsyncIterator[WorkOrderDesk]:
         """:meth:`start` and :meth:`aclose` around a block."""
-        desk = await cls.start(settings, run_relay, redis_prefix)
+        desk = await cls.start(settings, system, run_relay, redis_prefix)
         try:
             yield desk
         finally:
@@ -441,6 +436,11 @@ def _proves_locally(entries: list[OutboxEntry], proof: ContactProof) -> bool:
         ):
             return True
     return False
+
+
+def relay_poll_s(settings: Settings) -> float:
+    """How often an idle relay looks for work: Redis Streams are cheap to poll, a table is not."""
+    return 0.05 if settings.redis_url else 0.5
 
 
 def build_policy(settings: Settings) -> DeadlinePolicy:

@@ -9,12 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.clock import BEIJING
 from bot.workorders.models import Deadline
 
-_ZONE = ZoneInfo("Asia/Shanghai")
 
-
-def format_due(deadline: Deadline, zone: ZoneInfo = _ZONE) -> str:
+def format_due(deadline: Deadline, zone: ZoneInfo = BEIJING) -> str:
     """ "12月4日前" for limits in working days, "12月1日14:30前" for limits in hours."""
     local = deadline.due_at.astimezone(zone)
     if deadline.in_hours:

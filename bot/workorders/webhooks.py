@@ -10,6 +10,10 @@ delivery cannot be replayed with a fresh timestamp; deliveries older than the to
 and the receiver may accept several secrets. Each event also carries a unique ``event_id``
 (header ``X-Workorder-Event-Id``) so a receiver can drop a retried delivery it already
 handled within the tolerance window.
+
+``request_type`` (诉求类型) and ``rating`` (the citizen's 回访 verdict, a
+:class:`bot.workorders.models.Rating` code) feed the console's figures; they are optional,
+so a platform that does not send them is still understood.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import hmac
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 SIGNATURE_HEADER = "X-Workorder-Signature"
@@ -56,18 +60,20 @@ class WebhookEvent:
     conversation_id: str
     message: str
     type: str = EVENT_TYPE
+    request_type: str = ""
+    rating: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WebhookEvent:
-        fields = cls.__dataclass_fields__
-        missing = [name for name in fields if name not in data and name != "type"]
+        known = fields(cls)
+        required = (f.name for f in known if f.default is MISSING)
+        missing = [name for name in required if name not in data]
         if missing:
             raise ValueError(f"webhook event lacks {', '.join(missing)}")
-        values = {name: data[name] for name in fields if name in data}
-        return cls(**values)
+        return cls(**{f.name: data[f.name] for f in known if f.name in data})
 
 
 def _digest(secret: str, timestamp: int, body: bytes) -> str:

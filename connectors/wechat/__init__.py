@@ -2,5 +2,6 @@
 
 Kept apart the way wechatpy keeps them: ``signature`` and ``crypto`` know nothing of XML,
 ``messages`` and ``replies`` nothing of HTTP, ``api`` is the only module that talks to
-WeChat's servers. The gateway's handler (``bot.gateway.wechat``) puts them together.
+WeChat's servers. The channel (``bot.wechat.channel``) and the gateway's handler
+(``bot.gateway.channels.wechat``) put them together.
 """

@@ -20,21 +20,16 @@ from typing import Any, Protocol
 import aiohttp
 from redis.asyncio import Redis
 
+from bot.wechat.ports import WeChatApiError
+
+__all__ = ["AccessTokens", "WeChatApi", "WeChatApiError"]
+
 logger = logging.getLogger(__name__)
 
 TOKEN_REJECTED = frozenset({40001, 40014, 42001})
 # Refresh a little before WeChat's expiry, so a token is never used in its last minutes.
 _EXPIRY_MARGIN_S = 300
 _MIN_TTL_S = 60
-
-
-class WeChatApiError(Exception):
-    """WeChat refused a call (``errcode`` set) or could not be reached (``errcode`` None)."""
-
-    def __init__(self, errcode: int | None, errmsg: str) -> None:
-        super().__init__(f"wechat api error {errcode}: {errmsg}")
-        self.errcode = errcode
-        self.errmsg = errmsg
 
 
 class TokenCache(Protocol):

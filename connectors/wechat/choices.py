@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from redis.asyncio import Redis
 from sqlalchemy import JSON, Column, DateTime, String, Table, select
@@ -30,13 +29,6 @@ choices_table = Table(
     Column("choices", JSON, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
-
-
-class ChoiceStore(Protocol):
-    async def remember(self, openid: str, choices: Sequence[Button]) -> None:
-        """Replaces the citizen's choices; an empty sequence forgets them."""
-
-    async def recall(self, openid: str) -> tuple[Button, ...]: ...
 
 
 def _dump(choices: Sequence[Button]) -> list[dict[str, str]]:

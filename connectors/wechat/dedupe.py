@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from redis.asyncio import Redis
 from sqlalchemy import Column, DateTime, Index, String, Table
@@ -29,11 +28,6 @@ dedupe_table = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_wechat_dedupe_created", "created_at"),
 )
-
-
-class Deduplicator(Protocol):
-    async def first_time(self, key: str) -> bool:
-        """Claims ``key``; True only for the first caller, ever (within the TTL)."""
 
 
 class SqlDeduplicator:

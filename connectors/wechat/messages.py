@@ -1,4 +1,5 @@
-"""What WeChat's server posts: XML read safely, then typed messages and events.
+"""What WeChat's server posts: XML read safely, then typed messages and events
+(:mod:`bot.wechat.messages`).
 
 The parser forbids any DTD, so neither external entities (file or network reads) nor
 entity expansion ("billion laughs") can happen, and it refuses bodies over a size limit
@@ -8,11 +9,20 @@ accepted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+
+from bot.wechat.messages import (
+    EventMessage,
+    ImageMessage,
+    InboundMessage,
+    LocationMessage,
+    TextMessage,
+    UnknownMessage,
+    VoiceMessage,
+)
 
 MAX_XML_BYTES = 64 * 1024
 _MAX_FIELDS = 64
@@ -38,64 +48,6 @@ def parse_xml(body: bytes, max_bytes: int = MAX_XML_BYTES) -> dict[str, str]:
     if len(root) > _MAX_FIELDS:
         raise XmlRejected("too many fields")
     return {child.tag: (child.text or "") for child in root}
-
-
-@dataclass(frozen=True)
-class InboundMessage:
-    """Fields every message and event carries."""
-
-    to_user: str  # the account's original ID (gh_…)
-    from_user: str  # the citizen's OpenID
-    create_time: int
-    msg_type: str
-    msg_id: str
-
-    @property
-    def dedupe_key(self) -> str:
-        """WeChat retries with the same MsgId; events have none, so sender + time stand in."""
-        if self.msg_id:
-            return f"msg:{self.msg_id}"
-        return f"evt:{self.from_user}:{self.create_time}:{self.msg_type}"
-
-
-@dataclass(frozen=True)
-class TextMessage(InboundMessage):
-    content: str = ""
-
-
-@dataclass(frozen=True)
-class VoiceMessage(InboundMessage):
-    media_id: str = ""
-    recognition: str = ""  # present when the account enabled speech recognition
-
-
-@dataclass(frozen=True)
-class ImageMessage(InboundMessage):
-    pic_url: str = ""
-    media_id: str = ""
-
-
-@dataclass(frozen=True)
-class LocationMessage(InboundMessage):
-    latitude: float = 0.0
-    longitude: float = 0.0
-    scale: int = 0
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class EventMessage(InboundMessage):
-    event: str = ""  # lower case: subscribe, unsubscribe, click, view, …
-    event_key: str = ""
-
-    @property
-    def dedupe_key(self) -> str:
-        return f"evt:{self.from_user}:{self.create_time}:{self.event}"
-
-
-@dataclass(frozen=True)
-class UnknownMessage(InboundMessage):
-    """Video, short video, link, file and whatever WeChat adds later."""
 
 
 def _int(value: str) -> int:

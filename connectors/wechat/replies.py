@@ -11,7 +11,7 @@ import secrets
 import string
 import time
 
-from connectors.wechat.crypto import WeChatCipher
+from bot.wechat.ports import Cipher
 from connectors.wechat.signature import sign
 
 # "success" (or an empty body) tells WeChat the message was received and not to retry.
@@ -46,7 +46,7 @@ def new_nonce() -> str:
 
 
 def encrypted_envelope(
-    cipher: WeChatCipher,
+    cipher: Cipher,
     token: str,
     reply_xml: str,
     timestamp: str | None = None,

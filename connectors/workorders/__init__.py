@@ -1,17 +1,11 @@
-"""Clients of hotline work-order systems (the 12345 platform a deployment points at)."""
+"""Clients of hotline work-order systems (the 12345 platform a deployment points at).
 
-from connectors.workorders.base import WorkOrderSystem
+They implement :class:`bot.workorders.system.WorkOrderSystem` and raise the errors of
+:mod:`bot.workorders.errors`; nothing else of the domain is imported here.
+"""
+
 from connectors.workorders.breaker import CircuitBreaker, CircuitState
-from connectors.workorders.errors import (
-    CircuitOpen,
-    WorkOrderConflict,
-    WorkOrderError,
-    WorkOrderForbidden,
-    WorkOrderInvalid,
-    WorkOrderNotFound,
-    WorkOrderTimeout,
-    WorkOrderUnavailable,
-)
+from connectors.workorders.errors import CircuitOpen
 from connectors.workorders.http import HttpWorkOrderSystem, RetryPolicy
 
 __all__ = [
@@ -20,12 +14,4 @@ __all__ = [
     "CircuitState",
     "HttpWorkOrderSystem",
     "RetryPolicy",
-    "WorkOrderConflict",
-    "WorkOrderError",
-    "WorkOrderForbidden",
-    "WorkOrderInvalid",
-    "WorkOrderNotFound",
-    "WorkOrderSystem",
-    "WorkOrderTimeout",
-    "WorkOrderUnavailable",
 ]

@@ -18,17 +18,16 @@ from typing import Any
 
 import aiohttp
 
-from bot.workorders.models import CitizenRequest, ContactProof, MergeCandidate, OrderView, Rating
-from bot.workorders.numbers import is_order_no
-from connectors.workorders.breaker import CircuitBreaker
-from connectors.workorders.errors import (
-    CircuitOpen,
+from bot.workorders.errors import (
     WorkOrderError,
     WorkOrderNotFound,
     WorkOrderTimeout,
     WorkOrderUnavailable,
-    error_for_status,
 )
+from bot.workorders.models import CitizenRequest, ContactProof, MergeCandidate, OrderView, Rating
+from bot.workorders.numbers import is_order_no
+from connectors.workorders.breaker import CircuitBreaker
+from connectors.workorders.errors import CircuitOpen, error_for_status
 
 logger = logging.getLogger(__name__)
 
@@ -50,18 +49,24 @@ class RetryPolicy:
 
 
 class HttpWorkOrderSystem:
-    """Implements :class:`connectors.workorders.base.WorkOrderSystem` over HTTP."""
+    """Implements :class:`bot.workorders.system.WorkOrderSystem` over HTTP.
+
+    Without a ``session`` it opens its own on first use (aiohttp wants a running event
+    loop for that, which a process wiring things up at start may not have yet) and closes
+    it in :meth:`aclose`; a session passed in stays the caller's.
+    """
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        session: aiohttp.ClientSession | None,
         base_url: str,
         token: str,
         timeout_s: float = 5.0,
         retry: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self.session = session
+        self._session = session
+        self._owns_session = session is None
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 2.0))
@@ -132,7 +137,18 @@ class HttpWorkOrderSystem:
         except (TimeoutError, aiohttp.ClientError):
             return False
 
+    async def aclose(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
     # -- plumbing -------------------------------------------------------------------------
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
 
     def _order_path(self, order_no: str) -> str:
         if not is_order_no(order_no):

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.gateway.agent_live import AGENT
+from bot.gateway import keys
 from bot.handoff.feedback import Outcome
-from tests.agent.conftest import Citizen, Harness, eventually, order_in_service
+from tests.support.agent import Citizen, Harness, eventually, order_in_service
 
 
 async def _claimed(gateway: Harness, *said: str) -> tuple[Any, Citizen]:
@@ -58,7 +58,7 @@ async def test_chat_suggestions_cite_the_knowledge_base_and_feedback_is_recorded
     assert body["suggestion_outcome"] == "used"
     await agent.post(f"/api/v1/agent/conversations/{cid}/close", {"wrap_up": "answered"})
 
-    outcomes = await assisted.app[AGENT].service.suggestions.outcomes(cid)
+    outcomes = await assisted.app[keys.HANDOFF].service.suggestions.outcomes(cid)
     by_id = {row["id"]: row for row in outcomes}
     assert by_id[best["id"]]["outcome"] == Outcome.EDITED
     assert 0.5 < by_id[best["id"]]["similarity"] < 1.0
@@ -102,7 +102,7 @@ async def test_draft_work_order_from_the_chat_is_submitted_to_the_service(
     assert accepted["order_no"].startswith("GD") and accepted["order_no"] in accepted["message"]
     order = await order_in_service(workorder_service, token_secret, accepted["order_no"])
     assert order["content"].endswith("（已持续一周）") and order["request_type"] == "投诉"
-    rows = await assisted.app[AGENT].service.transcript.history(cid)
+    rows = await assisted.app[keys.HANDOFF].service.transcript.history(cid)
     assert any(
         row["data"] and row["data"].get("workorder_no") == accepted["order_no"] for row in rows
     )

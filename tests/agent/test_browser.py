@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from tests.agent.conftest import PASSWORD, Harness, order_in_service
+from tests.support.agent import PASSWORD, Harness, order_in_service
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.conversation import CitizenTurn
 from bot.gateway import keys
-from tests.agent.conftest import HarnessFactory, eventually
+from tests.support.agent import HarnessFactory, eventually
 from tests.wechat.wechat_fakes import FakeWeChatApi
 
 

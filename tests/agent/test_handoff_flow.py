@@ -12,21 +12,20 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from bot.clock import BEIJING
 from bot.gateway import keys
-from bot.gateway.agent_live import AGENT
 from bot.handoff.texts import CANCEL_PAYLOAD, HUMAN_PAYLOAD, NOTE_PAYLOAD, WORK_ORDER_PAYLOAD
-from tests.agent.conftest import (
+from tests.agent.fakes import FakeRasa
+from tests.support.agent import (
     ALWAYS_OPEN,
     Harness,
     HarnessFactory,
     eventually,
     write_handoff_config,
 )
-from tests.agent.fakes import FakeRasa
 
 
 async def _rows(gateway: Harness, conversation_id: str) -> list[dict]:  # type: ignore[type-arg]
@@ -133,7 +132,7 @@ async def test_close_requires_a_wrap_up_category_and_resumes_rasa(
     assert status == 200 and body["handoff"]["state"] == "closed"
     assert "结束" in (await citizen.next_frame("handoff"))["text"]
     assert fake_rasa.events_for(cid) == ["pause", "resume"]
-    episodes = await gateway.app[AGENT].service.store.episodes(cid)
+    episodes = await gateway.app[keys.HANDOFF].service.store.episodes(cid)
     assert episodes[-1]["outcome"] == "closed" and episodes[-1]["wrap_up"] == "answered"
     # A closed conversation is the bot's again, and may ask for a human again.
     assert (await citizen.say("你好"))["status"] == "ok"
@@ -309,7 +308,7 @@ async def test_reconnecting_page_gets_what_the_agent_sent_meanwhile(gateway: Har
 async def test_outside_service_hours_the_citizen_is_told_when_humans_are_back(
     start_gateway: HarnessFactory, tmp_path: Path
 ) -> None:
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = datetime.now(BEIJING).date()
     config = write_handoff_config(
         tmp_path / "closed-today.yml", hours=ALWAYS_OPEN, closed_dates=[today.isoformat()]
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.clock import BEIJING
 from bot.conversation import BotMessage, TurnResult, Understanding
 from bot.handoff.config import HandoffConfig, HandoffConfigError
 from bot.handoff.draft import build_draft, citizen_statements, find_address, find_phone, summarise
@@ -18,13 +18,11 @@ from bot.handoff.states import TRANSITIONS, Event, InvalidTransition, State, tra
 from bot.handoff.texts import queued, wait_text
 from bot.settings import PROJECT_ROOT
 from bot.workorders.workcalendar import WorkingCalendar
-from tests.agent.conftest import write_handoff_config
-
-CHINA = ZoneInfo("Asia/Shanghai")
+from tests.support.agent import write_handoff_config
 
 
 def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=CHINA)
+    return datetime(year, month, day, hour, minute, tzinfo=BEIJING)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from bot.gateway.pages import CONTENT_SECURITY_POLICY
-from tests.agent.conftest import Harness, HarnessFactory
+from tests.support.agent import Harness, HarnessFactory
 
 CID = "0123456789abcdef0123456789abcdef"
 AGENT_API = [

@@ -12,11 +12,11 @@ import aiohttp
 import pytest
 import yaml
 
-import actions.workorders as workorder_actions
-from actions.workorders import DeskHolder
+import actions.workorders.desk as workorder_desk
+from actions.workorders.desk import DeskHolder
 from bot.settings import PROJECT_ROOT, Settings
 from bot.workorder_service.app import create_app
-from tests.workorders.helpers import LiveServer
+from tests.support.workorders import LiveServer
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +51,7 @@ async def desks(
     """The desk the actions use, talking to the live service."""
     settings = wo_settings.with_overrides(workorder_url=service.url)
     holder = DeskHolder(lambda: settings)
-    monkeypatch.setattr(workorder_actions, "DESKS", holder)
+    monkeypatch.setattr(workorder_desk, "DESKS", holder)
     yield holder
     await holder.aclose()
 

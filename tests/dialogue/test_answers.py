@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogue.answers import (
+from bot.workorders.dialogue.answers import (
     Choice,
     Decision,
     Unclear,
@@ -21,7 +21,7 @@ from bot.dialogue.answers import (
     read_rating,
     read_ticket_ref,
 )
-from bot.dialogue.intake import (
+from bot.workorders.dialogue.intake import (
     address_from,
     first_comment,
     first_matter,

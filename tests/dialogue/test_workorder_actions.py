@@ -9,31 +9,30 @@ from typing import Any
 
 import aiohttp
 
-import actions.workorders as workorder_actions
-from actions.workorders import (
+import actions.workorders.desk as workorder_desk
+from actions.safety import ActionEmergencyDiversion, ActionOutOfScopeGuidance
+from actions.workorders.desk import DeskHolder
+from actions.workorders.forms import ActionStopForm
+from actions.workorders.lookup import ActionCheckTicket, ActionStartTicketLookup, ValidateTicketForm
+from actions.workorders.rating import ActionRateTicket, ActionStartRating, ValidateRatingForm
+from actions.workorders.request import (
     ActionAskRequestDecision,
-    ActionCheckTicket,
     ActionHandleInform,
-    ActionRateTicket,
-    ActionStartRating,
     ActionStartRequest,
-    ActionStartSupplement,
-    ActionStartTicketLookup,
-    ActionStopForm,
     ActionSubmitRequest,
-    ActionSupplementTicket,
     AskConsent,
     AskLocation,
     AskMatter,
-    DeskHolder,
-    ValidateRatingForm,
-    ValidateSupplementForm,
-    ValidateTicketForm,
     ValidateWorkorderForm,
+)
+from actions.workorders.supplement import (
+    ActionStartSupplement,
+    ActionSupplementTicket,
+    ValidateSupplementForm,
 )
 from bot.settings import Settings
 from tests.dialogue.conversation import Conversation
-from tests.workorders.helpers import LiveServer, act, department_headers
+from tests.support.workorders import LiveServer, act, department_headers
 
 PHONE = "13812345678"
 COMPLAINT = "我要投诉，历下区泉城路123号附近的烧烤店油烟太大，天天熏得没法开窗"
@@ -240,10 +239,12 @@ async def test_stopping_the_form_midway(desks: DeskHolder, domain: dict[str, Any
 async def test_an_emergency_or_a_matter_outside_12345_is_not_filed(desks: DeskHolder) -> None:
     conv = Conversation("web-urgent")
     conv.user("救命，楼道里着火了，浓烟滚滚", "seek_help")
-    assert followup(await conv.run(ActionStartRequest())) is None
+    assert followup(await conv.run(ActionStartRequest())) == "action_emergency_diversion"
+    await conv.run(ActionEmergencyDiversion())
     assert "119" in conv.text()
     conv.user("我要投诉，离婚案子法院已经判决了，判得不公平", "complain")
-    assert followup(await conv.run(ActionStartRequest())) is None
+    assert followup(await conv.run(ActionStartRequest())) == "action_out_of_scope_guidance"
+    await conv.run(ActionOutOfScopeGuidance())
     assert "法院" in conv.text()
 
 
@@ -392,7 +393,7 @@ async def test_without_the_work_order_system_the_citizen_still_gets_a_number(
         workorder_url=f"http://127.0.0.1:{closed}", workorder_submit_wait_s=0.5
     )
     holder = DeskHolder(lambda: down)
-    monkeypatch.setattr(workorder_actions, "DESKS", holder)
+    monkeypatch.setattr(workorder_desk, "DESKS", holder)
     try:
         conv = Conversation("web-outage")
         reply = await file_request(conv, domain)

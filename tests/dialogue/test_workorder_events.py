@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.gateway import keys
 from bot.gateway.app import create_app
-from bot.gateway.workorder_events import WEBHOOK_PATH, already_told
+from bot.gateway.channels.workorder_notices import WEBHOOK_PATH, already_told
 from bot.settings import Settings
 from bot.workorders.webhooks import SIGNATURE_HEADER, WebhookEvent, encode_event, sign
 from tests.wechat.wechat_fakes import FakeWeChatApi

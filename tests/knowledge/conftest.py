@@ -5,7 +5,6 @@ Both are loaded once per test session; every quality test runs against the real 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,6 @@ from bot.knowledge.engine import KnowledgeBase
 from bot.knowledge.ingest import seed
 from bot.knowledge.store import KnowledgeStore
 from bot.settings import Settings
-
-# actions.knowledge reads the environment at import: no background load of the project's
-# own knowledge base while testing (each test builds the one it needs).
-os.environ.setdefault("KB_PRELOAD", "0")
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,8 @@ from bot.settings import Settings
 
 @pytest.fixture(autouse=True)
 def knowledge(monkeypatch: pytest.MonkeyPatch, seeded_kb: KnowledgeBase) -> None:
-    monkeypatch.setattr(
-        knowledge_actions, "KNOWLEDGE", LazyKnowledgeBase(Settings(), knowledge_base=seeded_kb)
-    )
+    loaded = LazyKnowledgeBase(Settings(), knowledge_base=seeded_kb)
+    monkeypatch.setattr(knowledge_actions, "knowledge", lambda: loaded)
 
 
 def _tracker(text: str, intent: str, entities: list[dict[str, Any]] | None = None) -> Tracker:
@@ -134,7 +133,8 @@ async def test_when_the_knowledge_base_fails_the_citizen_still_gets_a_way_forwar
         async def get(self) -> KnowledgeBase:
             raise RuntimeError("store unreachable")
 
-    monkeypatch.setattr(knowledge_actions, "KNOWLEDGE", Broken(Settings()))
+    broken = Broken(Settings())
+    monkeypatch.setattr(knowledge_actions, "knowledge", lambda: broken)
     message = await _run(_tracker("公积金怎么提取", "consult"))
     assert message["text"] == UNAVAILABLE
     assert [b["title"] for b in message["buttons"]] == ["登记咨询工单", "转人工客服"]

@@ -9,7 +9,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.gateway import keys
-from bot.gateway.assist import KNOWLEDGE, setup_assist_routes
+from bot.gateway.app import knowledge_resources
+from bot.gateway.handoff.assist_api import suggest
 from bot.gateway.middleware import error_middleware
 from bot.knowledge.engine import KnowledgeBase
 from bot.knowledge.runtime import LazyKnowledgeBase
@@ -26,8 +27,8 @@ def _app(seeded_kb: KnowledgeBase, token: str = TOKEN) -> web.Application:
     settings = Settings().with_overrides(assist_api_token=token)
     app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
     app[keys.SETTINGS] = settings
-    app[KNOWLEDGE] = LazyKnowledgeBase(settings, knowledge_base=seeded_kb)
-    setup_assist_routes(app)
+    app[keys.KNOWLEDGE] = LazyKnowledgeBase(settings, knowledge_base=seeded_kb)
+    app.router.add_post(URL, suggest)
     return app
 
 
@@ -165,7 +166,8 @@ async def test_the_knowledge_base_loads_lazily_on_start_up(
     settings = Settings().with_overrides(assist_api_token=TOKEN)
     app = web.Application(middlewares=[error_middleware])
     app[keys.SETTINGS] = settings
-    setup_assist_routes(app)
-    assert KNOWLEDGE not in app
+    app.cleanup_ctx.append(knowledge_resources)
+    app.router.add_post(URL, suggest)
+    assert keys.KNOWLEDGE not in app
     client = await aiohttp_client(app)
-    assert isinstance(client.app[KNOWLEDGE], LazyKnowledgeBase)
+    assert isinstance(client.app[keys.KNOWLEDGE], LazyKnowledgeBase)

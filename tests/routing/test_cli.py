@@ -60,7 +60,8 @@ def test_eval_reports_figures_and_writes_json(tmp_path: Path, capsys) -> None:
         ],
     )
     out = tmp_path / "figures.json"
-    assert main(["routing", "eval", "--eval", str(tmp_path), "--out", str(out)]) == 0
+    command = ["routing", "eval", "--history", "none", "--eval", str(tmp_path), "--out", str(out)]
+    assert main(command) == 0
     report = json.loads(out.read_text(encoding="utf-8"))
     kinds = report["files"]["messages.jsonl"]["request_type"]
     assert kinds["rows"] == 3 and kinds["accuracy"] == 1.0 and kinds["macro_f1"] == 1.0
@@ -73,5 +74,5 @@ def test_eval_reports_figures_and_writes_json(tmp_path: Path, capsys) -> None:
 
 
 def test_eval_without_data_says_so(tmp_path: Path, capsys) -> None:
-    assert main(["routing", "eval", "--eval", str(tmp_path / "nothing")]) == 2
+    assert main(["routing", "eval", "--history", "none", "--eval", str(tmp_path / "nothing")]) == 2
     assert "no labelled JSONL" in capsys.readouterr().err

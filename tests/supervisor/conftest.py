@@ -6,12 +6,14 @@ import pytest
 
 from bot.gateway.app import create_app
 from bot.settings import Settings
-from tests.supervisor.console_helpers import Console, closed_port, seed_users
+from tests.support.console import Console, closed_port, seed_users
 
 
 @pytest.fixture
 def console_settings(settings: Settings) -> Settings:
-    return settings.with_overrides(rasa_url=f"http://127.0.0.1:{closed_port()}")
+    return settings.with_overrides(
+        rasa_url=f"http://127.0.0.1:{closed_port()}", workorder_webhook_secret="console-webhook"
+    )
 
 
 @pytest.fixture

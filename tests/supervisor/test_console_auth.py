@@ -20,15 +20,16 @@ from bot.accounts import (
     passwords,
 )
 from bot.accounts.store import MAX_FAILED_LOGINS
+from bot.gateway import keys
 from bot.gateway.app import create_app
-from bot.gateway.auth import ACCOUNTS, audit, current_user, require_permission, require_role
+from bot.gateway.auth import audit, current_user, require_permission, require_role
 from bot.settings import Settings
 from bot.storage import create_engine, create_tables
-from tests.supervisor.console_helpers import PASSWORD, Client, Console, seed_users
+from tests.support.console import PASSWORD, Client, Console, seed_users
 
 
 async def _audit_actions(client: Client) -> list[tuple[str, str, str]]:
-    entries = await client.app[ACCOUNTS].audit.entries(limit=50)
+    entries = await client.app[keys.ACCOUNTS].audit.entries(limit=50)
     return [(e.username, e.action, e.target) for e in reversed(entries)]
 
 
@@ -159,13 +160,13 @@ async def test_login_replaces_the_previous_session(console: Console) -> None:
     first = console.client.session.cookie_jar.filter_cookies(console.client.make_url("/"))
     old_token = first["hotline_session"].value
     await console.login("super2")
-    assert await console.client.app[ACCOUNTS].sessions.get(old_token) is None
+    assert await console.client.app[keys.ACCOUNTS].sessions.get(old_token) is None
 
 
 async def test_disabled_user_loses_the_session_at_once(console: Console) -> None:
     await console.login("agent1")
     assert (await console.client.get("/api/v1/auth/session")).status == 200
-    await console.client.app[ACCOUNTS].users.set_active("agent1", False)
+    await console.client.app[keys.ACCOUNTS].users.set_active("agent1", False)
     assert (await console.client.get("/api/v1/auth/session")).status == 401
 
 
@@ -212,7 +213,7 @@ async def test_roles_and_permissions_are_enforced(guarded: Console) -> None:
     assert (await client.get("/api/v1/test-unmask")).status == 200
     await guarded.login("admin1")
     assert (await client.get("/api/v1/test-unmask")).status == 200
-    entries = await client.app[ACCOUNTS].audit.entries(action="test.view")
+    entries = await client.app[keys.ACCOUNTS].audit.entries(action="test.view")
     assert [(e.username, e.target, e.detail) for e in entries] == [("super1", "c-1", {"k": 1})]
 
 
@@ -237,7 +238,7 @@ async def test_bootstrap_admin_from_the_environment(
     client = await aiohttp_client(
         create_app(console_settings.with_overrides(admin_password="bootstrap-pass-9"))
     )
-    user = await client.app[ACCOUNTS].users.get_by_username("admin")
+    user = await client.app[keys.ACCOUNTS].users.get_by_username("admin")
     assert user is not None and user.role is Role.ADMIN
     assert user.can(Permission.UNMASK_PERSONAL_DATA)
     response = await client.post(

@@ -22,7 +22,6 @@ from playwright.async_api import Browser, Page, async_playwright
 from bot.accounts import Permission, Role
 from bot.gateway import keys
 from bot.gateway.app import create_app
-from bot.gateway.auth import ACCOUNTS
 from bot.settings import PROJECT_ROOT, Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,7 +47,7 @@ class Server:
 
 
 async def _seed(app: web.Application) -> None:
-    users = app[ACCOUNTS].users
+    users = app[keys.ACCOUNTS].users
     await users.create("zhangsan", PASSWORD, Role.SUPERVISOR, display_name="张质检")
     await users.create(
         "lisi",
@@ -238,7 +237,7 @@ async def test_unmasking_shows_the_data_and_is_audited(page: Page, server: Serve
     await page.click("#unmask-link")
     await page.wait_for_url("**unmask=1")
     assert ID_NUMBER in await page.inner_text("li.turn.citizen")
-    entries = await server.app[ACCOUNTS].audit.entries(action="personal_data.unmask")
+    entries = await server.app[keys.ACCOUNTS].audit.entries(action="personal_data.unmask")
     assert [e.username for e in entries] == ["lisi"]
 
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
+from bot.console.tables import conversation_table
 from bot.gateway import keys
-from bot.gateway.auth import ACCOUNTS
+from bot.gateway.channels.workorder_notices import WEBHOOK_PATH
 from bot.settings import Settings
-from bot.supervisor.tables import conversation_table
-from tests.supervisor.console_helpers import Client, Console, seed_conversations
+from bot.workorders.webhooks import SIGNATURE_HEADER, WebhookEvent, encode_event, sign
+from tests.support.console import Client, Console, seed_conversations
 
 PHONE = "13812345678"
 ID_NUMBER = "370102199003071238"
@@ -42,7 +45,7 @@ async def _seq_of(client: Client, conversation_id: str) -> int:
 
 
 async def _audit(client: Client, action: str) -> list[tuple[str, str, object]]:
-    entries = await client.app[ACCOUNTS].audit.entries(action=action)
+    entries = await client.app[keys.ACCOUNTS].audit.entries(action=action)
     return [(e.username, e.target, e.detail) for e in entries]
 
 
@@ -243,84 +246,74 @@ async def test_metrics_page_without_and_with_work_orders(
     assert "未能识别（nlu_fallback）" in html  # top intents
     assert "138****5678" in html and PHONE not in html  # unanswered question, masked
     assert "33.3%" in html  # 1 of 3 conversations handed off / fallback
-    await _write_work_orders(console_settings)
+    await _receive_work_order_events(console.client, console_settings.workorder_webhook_secret)
     html = await _page(console.client, "/console/metrics")
     assert "按时答复率" in html and "市政管理部门" in html and "红牌超期" in html
     table = await (await console.client.get("/console/metrics/wo_status.csv")).text()
     assert "已办结" in table and "办理中" in table
     summary = await (await console.client.get("/console/metrics/wo_summary.csv")).text()
     assert "按时答复率,50.0%" in summary
+    assert "诉求类型" in html
+    types = await (await console.client.get("/console/metrics/wo_type.csv")).text()
+    assert "投诉,2" in types and "未分类,1" in types  # the third platform sends no type
+    rated = await (await console.client.get("/console/metrics/wo_satisfaction.csv")).text()
+    assert "基本满意,1" in rated
     assert "红牌超期（在办）,1" in summary
     per_day = await (await console.client.get("/console/metrics/per_day.csv")).text()
     assert len(per_day.strip().splitlines()) == 31  # header + 30 days, empty days included
     assert (await console.client.get("/console/metrics/nope.csv")).status == 404
 
 
-async def _write_work_orders(settings: Settings) -> None:
-    from bot.workorder_service.store import metadata, orders
-    from bot.workorders.db import create_engine as create_wo_engine
-
-    engine = create_wo_engine(None, settings.var_dir / "workorders.db")
+async def _receive_work_order_events(client: Client, secret: str) -> None:
+    """Three orders as the platform reports them by webhook: answered on time and rated,
+    answered late, and overdue while being handled. The first two carry their request type
+    and rating; the third comes without them, as from a platform that does not send them."""
     now = datetime.now(UTC)
-    base = {
-        "acceptance_no": "",
-        "district": "历下区",
-        "confidential": False,
-        "reply": "",
-        "supervised": False,
-        "rework_count": 0,
-        "rating_comment": "",
-        "extension_days": 0,
-        "extension_requested": 0,
-        "extension_reason": "",
-        "updated_at": now,
-        "accepted_at": now - timedelta(hours=1),
-        "replied_at": None,
-        "replied_late": False,
-        "rating": None,
-        "deadline": None,
-    }
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
-            await conn.execute(
-                orders.insert(),
-                [
-                    {
-                        **base,
-                        "order_no": "GD2026112900001",
-                        "request": {"request_type": "投诉"},
-                        "status": "closed",
-                        "department": "市政管理部门",
-                        "replied_at": now,
-                        "replied_late": False,
-                        "rating": "satisfied",
-                    },
-                    {
-                        **base,
-                        "order_no": "GD2026112900002",
-                        "request": {"request_type": "求助"},
-                        "status": "replied",
-                        "department": "市政管理部门",
-                        "replied_at": now,
-                        "replied_late": True,
-                    },
-                    {
-                        **base,
-                        "order_no": "GD2026112900003",
-                        "request": {"request_type": "咨询"},
-                        "status": "handling",
-                        "department": "生态环境部门",
-                        "deadline": {
-                            "due_at": (now - timedelta(days=1)).isoformat(),
-                            "kind": "general",
-                            "description": "5个工作日",
-                        },
-                    },
-                ],
-            )
-    finally:
-        await engine.dispose()
+    soon, overdue = now + timedelta(days=5), now - timedelta(days=1)
+    history = [
+        ("GD2026112900001", "accept", "accepted", "", None),
+        ("GD2026112900001", "dispatch", "dispatched", "市政管理部门", soon),
+        ("GD2026112900001", "reply", "replied", "市政管理部门", soon),
+        ("GD2026112900001", "rate", "closed", "市政管理部门", soon, "basically_satisfied"),
+        ("GD2026112900002", "accept", "accepted", "", None),
+        ("GD2026112900002", "dispatch", "dispatched", "市政管理部门", overdue),
+        ("GD2026112900002", "reply", "replied", "市政管理部门", overdue),
+        ("GD2026112900003", "accept", "accepted", "", None),
+        ("GD2026112900003", "dispatch", "dispatched", "生态环境部门", overdue),
+        ("GD2026112900003", "start", "handling", "生态环境部门", overdue),
+    ]
+    for step, (order_no, action, status, department, due, *rating) in enumerate(history):
+        typed = not order_no.endswith("3")
+        event = WebhookEvent(
+            event_id=uuid.uuid4().hex,
+            order_no=order_no,
+            acceptance_no="",
+            action=action,
+            action_label=action,
+            status=status,
+            status_label=status,
+            previous_status="",
+            department=department,
+            deadline=due.isoformat() if due else None,
+            at=(now - timedelta(minutes=60 - step)).isoformat(),
+            channel="",
+            channel_user="",
+            conversation_id="",
+            message="",
+            request_type="投诉" if typed else "",
+            rating=rating[0] if rating else None,
+        )
+        body = encode_event(event)
+        if not typed:  # the optional fields left out altogether, still signed and understood
+            fields = json.loads(body)
+            del fields["request_type"], fields["rating"]
+            body = json.dumps(fields, ensure_ascii=False).encode()
+        response = await client.post(
+            WEBHOOK_PATH,
+            data=body,
+            headers={SIGNATURE_HEADER: sign(secret, body), "Content-Type": "application/json"},
+        )
+        assert response.status == 200, await response.text()
 
 
 async def test_deleting_a_citizens_data(seeded: tuple[Console, dict[str, int]]) -> None:
@@ -371,14 +364,13 @@ async def test_retention_job_runs_on_a_schedule(seeded: tuple[Console, dict[str,
     """``retention_loop`` is what the gateway's cleanup context starts."""
     import asyncio
 
-    from bot.gateway.supervisor import CONSOLE
-    from bot.supervisor.retention import retention_loop
+    from bot.console.retention import retention_loop
 
     console, _ = seeded
     engine = console.client.app[keys.DB]
     stop = asyncio.Event()
     task = asyncio.create_task(
-        retention_loop(console.client.app[CONSOLE].retention, 30, "delete", 0.05, stop)
+        retention_loop(console.client.app[keys.CONSOLE].retention, 30, "delete", 0.05, stop)
     )
     async with engine.begin() as conn:
         await conn.execute(
@@ -423,12 +415,12 @@ async def test_console_on_postgresql_with_sessions_in_redis(
 ) -> None:
     from bot.accounts import RedisSessionStore
     from bot.gateway.app import create_app
-    from tests.supervisor.console_helpers import seed_users
+    from tests.support.console import seed_users
 
     scaled = console_settings.with_overrides(database_url=postgres_url, redis_url=redis_url)
     client = await aiohttp_client(create_app(scaled))
-    assert isinstance(client.app[ACCOUNTS].sessions, RedisSessionStore)
-    users = client.app[ACCOUNTS].users
+    assert isinstance(client.app[keys.ACCOUNTS].sessions, RedisSessionStore)
+    users = client.app[keys.ACCOUNTS].users
     if await users.get_by_username("super1") is None:  # the session database is shared
         await seed_users(client)
     store = client.app[keys.TRANSCRIPT]
@@ -442,4 +434,4 @@ async def test_console_on_postgresql_with_sessions_in_redis(
     assert "泺源大街的井盖丢失了" in html and "138****5678" in html and PHONE not in html
     user = await users.get_by_username("super1")
     assert user is not None
-    await client.app[ACCOUNTS].sessions.delete_for_user(user.id)  # leave Redis as found
+    await client.app[keys.ACCOUNTS].sessions.delete_for_user(user.id)  # leave Redis as found

@@ -16,18 +16,18 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.conversation.transcript import TranscriptStore, transcript_table
-from bot.settings import Settings
-from bot.storage import create_engine, create_tables
-from bot.supervisor.index import ConversationIndex
-from bot.supervisor.queries import (
+from bot.console.index import ConversationIndex
+from bot.console.queries import (
     ConversationFilter,
     conversation_detail,
     list_conversations,
 )
-from bot.supervisor.retention import Retention, TrackerPurge
-from bot.supervisor.review import EntityInput, Review, ReviewError, project_vocabulary
-from bot.supervisor.tables import conversation_table
+from bot.console.retention import Retention, TrackerPurge
+from bot.console.review import EntityInput, Review, ReviewError, project_vocabulary
+from bot.console.tables import conversation_table
+from bot.conversation.transcript import TranscriptStore, transcript_table
+from bot.settings import Settings
+from bot.storage import create_engine, create_tables, open_engine
 
 
 @dataclass
@@ -342,10 +342,7 @@ async def test_retention_delete_mode_and_citizen_deletion(world: World) -> None:
 async def test_tracker_events_are_purged(settings: Settings) -> None:
     """Rasa's SQLTrackerStore keeps an ``events`` table keyed by sender id."""
     path = settings.var_dir / "rasa_tracker.db"
-    purge_engine = create_engine(settings.with_overrides(var_dir=settings.var_dir))
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    tracker_engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+    tracker_engine = open_engine(None, path)
     try:
         async with tracker_engine.begin() as conn:
             await conn.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT)"))
@@ -360,7 +357,6 @@ async def test_tracker_events_are_purged(settings: Settings) -> None:
         assert not missing.exists()
     finally:
         await tracker_engine.dispose()
-        await purge_engine.dispose()
 
 
 def test_filters_describe_themselves_for_the_audit_log() -> None:
@@ -371,7 +367,7 @@ def test_filters_describe_themselves_for_the_audit_log() -> None:
 
 
 def test_entities_copied_from_the_masked_view_are_located() -> None:
-    from bot.supervisor.review import locate
+    from bot.console.review import locate
 
     message = "经十路12345号路灯坏了，电话13812345678"
     assert locate(message, "经十路") == (0, 3)
@@ -396,7 +392,7 @@ async def test_windowed_search_returns_the_same_pages(
         "井盖": ["w31", "w03"],
         "地铁": [],
     }
-    monkeypatch.setattr("bot.supervisor.queries.SEARCH_WINDOW", 6)
+    monkeypatch.setattr("bot.console.queries.SEARCH_WINDOW", 6)
     for query, wanted in expected.items():
         seen: list[str] = []
         cursor: int | None = None
@@ -416,7 +412,7 @@ async def test_windowed_search_returns_the_same_pages(
 
 
 def test_chart_axes_use_round_numbers() -> None:
-    from bot.supervisor.charts import bar_chart, column_chart, nice_max
+    from bot.console.charts import bar_chart, column_chart, nice_max
 
     assert [nice_max(v) for v in (0, 3, 35, 120, 1999)] == [1.0, 5.0, 50.0, 200.0, 2000.0]
     chart = column_chart([(date(2026, 11, d), d * 3, d) for d in range(1, 13)])

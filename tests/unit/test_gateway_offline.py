@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from bot.conversation.service import UNAVAILABLE_REPLY
 from bot.gateway import keys
 from bot.gateway.app import create_app
+from bot.gateway.pages import CONTENT_SECURITY_POLICY
 from bot.settings import Settings
 
 
@@ -140,4 +141,6 @@ async def test_web_chat_page_is_chinese_and_self_contained(client: TestClient) -
     assert response.status == 200
     assert 'lang="zh-CN"' in html and "12345" in html
     assert "http://" not in html and "https://" not in html  # no external CDN
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY  # as consoles
+    assert "<script>" not in html and "style=" not in html  # nothing the policy would block
     assert (await client.get("/static/chat.js")).status == 200

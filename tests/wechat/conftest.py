@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import os
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -15,16 +12,7 @@ from wechat_fakes import FakeRasa, FakeWeChatApi, WeChatServer
 
 from bot.gateway.app import create_app
 from bot.settings import Settings
-
-GatewayFactory = Callable[..., Awaitable[WeChatServer]]
-
-
-def new_aes_key() -> str:
-    return base64.b64encode(os.urandom(32)).decode().rstrip("=")
-
-
-def new_openid() -> str:
-    return "o" + uuid.uuid4().hex[:27]
+from tests.support.wechat import GatewayFactory, new_aes_key, new_openid
 
 
 @pytest.fixture

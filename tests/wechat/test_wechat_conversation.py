@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import time
 
-from conftest import GatewayFactory
 from wechat_fakes import FakeRasa, FakeWeChatApi, Scripted
 
 from bot.gateway import keys
-from bot.gateway.wechat import notify_wechat_citizen, openid_of
-from connectors.wechat.intake import (
+from bot.gateway.channels.wechat import notify_wechat_citizen
+from bot.wechat import openid_of
+from bot.wechat.intake import (
     IMAGE_REPLY,
     UNSUPPORTED_REPLY,
     VOICE_UNRECOGNISED_REPLY,
     WELCOME_REPLY,
 )
-from connectors.wechat.menu import MENU_HINT
+from bot.wechat.menu import MENU_HINT
+from tests.support.wechat import GatewayFactory
 
 CHOICES = Scripted(
     [

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import new_aes_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wechat_fakes import FakeWeChatApi
@@ -19,13 +18,14 @@ from wechatpy.replies import TextReply
 
 from bot.conversation import BotMessage, Button
 from bot.settings import PROJECT_ROOT, Settings
-from bot.wechat_menu import install_menu
+from bot.wechat.cli import install_configured_menu
+from bot.wechat.menu import MENU, menu_problems
+from bot.wechat.render import render, split_text
 from connectors.wechat.api import WeChatApiError
 from connectors.wechat.crypto import CryptoError, WeChatCipher, aes_key, pkcs7_unpad
-from connectors.wechat.menu import MENU, menu_problems
 from connectors.wechat.messages import XmlRejected, parse_xml
-from connectors.wechat.render import render, split_text
 from connectors.wechat.replies import cdata, encrypted_envelope, text_reply
+from tests.support.wechat import new_aes_key
 
 APP_ID = "wx1234567890abcdef"
 
@@ -132,12 +132,14 @@ async def test_install_menu_creates_it_through_the_api(
         wechat_app_secret=fake_wechat.app_secret,
         wechat_api_base=fake_wechat.url,
     )
-    await install_menu(configured)
+    await install_configured_menu(configured)
     assert fake_wechat.menus == [MENU]
     with pytest.raises(WeChatApiError, match="sub-buttons"):
-        await install_menu(configured, {"button": [{"name": "空菜单", "sub_button": []}]})
+        await install_configured_menu(
+            configured, {"button": [{"name": "空菜单", "sub_button": []}]}
+        )
     with pytest.raises(WeChatApiError) as refused:
-        await install_menu(configured.with_overrides(wechat_app_secret="wrong"))
+        await install_configured_menu(configured.with_overrides(wechat_app_secret="wrong"))
     assert refused.value.errcode == 40013
 
 

@@ -11,12 +11,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import GatewayFactory, new_aes_key
 from wechat_fakes import FakeRasa, WeChatServer, sign
 from wechatpy.crypto import WeChatCrypto
 
 from bot.gateway.app import create_app
 from bot.settings import Settings
+from tests.support.wechat import GatewayFactory, new_aes_key
 
 
 async def test_url_verification_echoes_echostr(gateway: GatewayFactory) -> None:

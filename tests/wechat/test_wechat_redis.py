@@ -12,13 +12,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import GatewayFactory
 from redis.asyncio import Redis
 from wechat_fakes import FakeRasa, FakeWeChatApi, Scripted
 
-from bot.gateway.wechat import notify_wechat_citizen
+from bot.gateway.channels.wechat import notify_wechat_citizen
 from connectors.wechat.api import AccessTokens, shared_token_cache
 from connectors.wechat.dedupe import DEDUPE_TTL_S, RedisDeduplicator
+from tests.support.wechat import GatewayFactory
 
 pytestmark = pytest.mark.redis
 

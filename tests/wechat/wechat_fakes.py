@@ -32,7 +32,7 @@ from wechatpy.fields import BaseField, FloatField, IntegerField, StringField
 from wechatpy.messages import BaseMessage
 from wechatpy.utils import WeChatSigner
 
-from connectors.wechat.menu import menu_problems
+from bot.wechat.menu import menu_problems
 
 
 def sign(*parts: str) -> str:

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from bot.settings import PROJECT_ROOT, Settings
 from bot.workorder_service.app import create_app
 from bot.workorders.workcalendar import WorkingCalendar
-from tests.workorders.helpers import ChaosProxy, LiveServer
+from tests.support.workorders import ChaosProxy, LiveServer
 
 
 @pytest.fixture

@@ -11,17 +11,11 @@ import aiohttp
 import pytest
 
 from bot.settings import Settings
+from bot.workorders.errors import WorkOrderNotFound, WorkOrderTimeout, WorkOrderUnavailable
 from bot.workorders.models import ContactProof
-from connectors.workorders import (
-    CircuitBreaker,
-    CircuitOpen,
-    CircuitState,
-    WorkOrderNotFound,
-    WorkOrderTimeout,
-    WorkOrderUnavailable,
-)
-from tests.workorders.helpers import PHONE, ChaosProxy, LiveServer, client_for, complaint
-from tests.workorders.helpers import now as _now
+from connectors.workorders import CircuitBreaker, CircuitOpen, CircuitState
+from tests.support.workorders import PHONE, ChaosProxy, LiveServer, client_for, complaint
+from tests.support.workorders import now as _now
 
 
 def state(breaker: CircuitBreaker) -> CircuitState:

@@ -10,11 +10,12 @@ import aiohttp
 import pytest
 
 from bot.settings import Settings
+from bot.wiring import workorder_system
 from bot.workorders.desk import WorkOrderDesk
+from bot.workorders.errors import WorkOrderForbidden, WorkOrderInvalid, WorkOrderUnavailable
 from bot.workorders.models import CitizenRequest, ContactProof, Rating, Status
 from bot.workorders.outbox.relay import run_in_background
-from connectors.workorders import WorkOrderForbidden, WorkOrderInvalid, WorkOrderUnavailable
-from tests.workorders.helpers import (
+from tests.support.workorders import (
     CITY,
     LiveServer,
     act,
@@ -168,7 +169,8 @@ async def test_desk_from_settings_with_its_own_relay(
     settings, prefix = outbox_settings
     settings = settings.with_overrides(workorder_url=service.url, workorder_submit_wait_s=0.3)
     await service.stop()
-    async with WorkOrderDesk.open(settings, run_relay=True, redis_prefix=prefix) as desk:
+    system = workorder_system(settings)
+    async with WorkOrderDesk.open(settings, system, run_relay=True, redis_prefix=prefix) as desk:
         acceptance = await desk.submit(request())
         assert not acceptance.delivered
         await service.start()

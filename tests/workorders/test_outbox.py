@@ -8,7 +8,7 @@ import re
 
 from bot.settings import Settings
 from bot.workorders.outbox import EntryStatus, Outbox, create_outbox
-from tests.workorders.helpers import new_entry
+from tests.support.workorders import new_entry
 
 
 async def open_outbox(outbox_settings: tuple[Settings, str]) -> Outbox:

@@ -21,7 +21,7 @@ import aiohttp
 from bot.settings import PROJECT_ROOT, Settings
 from bot.workorders.outbox import create_outbox
 from bot.workorders.outbox.relay import run_in_background
-from tests.workorders.helpers import (
+from tests.support.workorders import (
     ChaosProxy,
     LiveServer,
     assert_exactly_one_order_each,

@@ -16,7 +16,7 @@ from bot.workorder_service.app import create_app
 from bot.workorders.models import Rating, Status
 from bot.workorders.outbox import create_outbox
 from bot.workorders.outbox.relay import run_in_background
-from tests.workorders.helpers import (
+from tests.support.workorders import (
     CITY,
     LiveServer,
     act,
@@ -29,7 +29,7 @@ from tests.workorders.helpers import (
     new_entry,
     wait_drained,
 )
-from tests.workorders.helpers import now as _now
+from tests.support.workorders import now as _now
 
 pytestmark = pytest.mark.postgres
 

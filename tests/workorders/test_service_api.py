@@ -13,15 +13,15 @@ import pytest
 from bot.settings import Settings
 from bot.workorder_service import keys
 from bot.workorder_service.auth import Kind, issue_token
-from bot.workorders.models import ContactProof, Rating, Status
-from connectors.workorders import (
+from bot.workorders.errors import (
     WorkOrderConflict,
     WorkOrderForbidden,
     WorkOrderInvalid,
     WorkOrderNotFound,
     WorkOrderUnavailable,
 )
-from tests.workorders.helpers import (
+from bot.workorders.models import ContactProof, Rating, Status
+from tests.support.workorders import (
     CITY,
     PHONE,
     LiveServer,
@@ -32,7 +32,7 @@ from tests.workorders.helpers import (
     department_headers,
     post,
 )
-from tests.workorders.helpers import now as _now
+from tests.support.workorders import now as _now
 
 
 async def test_openapi_documents_every_route(

@@ -22,7 +22,7 @@ from bot.workorders.webhooks import (
     sign,
     verify_webhook,
 )
-from tests.workorders.helpers import (
+from tests.support.workorders import (
     CITY,
     LiveServer,
     act,
@@ -30,7 +30,7 @@ from tests.workorders.helpers import (
     complaint,
     department_headers,
 )
-from tests.workorders.helpers import now as _now
+from tests.support.workorders import now as _now
 
 
 @dataclass
@@ -110,6 +110,8 @@ async def test_status_changes_are_pushed_signed_and_retried(
     assert "满意、基本满意或不满意" in reply.message
     dispatch = next(e for e in first if e.action == "dispatch")
     assert CITY in dispatch.message and "5个工作日" in dispatch.message
+    assert {e.request_type for e in recv.events} == {complaint().request_type}
+    assert all(e.rating is None for e in recv.events)  # nobody has rated yet
     assert recv.attempts >= 8 and not recv.rejected
 
 

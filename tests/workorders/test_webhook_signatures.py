@@ -95,3 +95,18 @@ def test_signed_body_that_is_not_an_event_is_rejected() -> None:
     body = b'{"hello": "world"}'
     with pytest.raises(WebhookSignatureError, match="not a work-order event"):
         verify_webhook(SECRET, body, sign(SECRET, body))
+
+
+def test_request_type_and_rating_are_signed_and_optional() -> None:
+    rated = WebhookEvent(**{**event().to_json(), "request_type": "投诉", "rating": "satisfied"})
+    body = encode_event(rated)
+    parsed = verify_webhook(SECRET, body, sign(SECRET, body))
+    assert (parsed.request_type, parsed.rating) == ("投诉", "satisfied")
+    data = json.loads(body)
+    data["rating"] = "dissatisfied"
+    with pytest.raises(WebhookSignatureError, match="mismatch"):
+        verify_webhook(SECRET, json.dumps(data).encode(), sign(SECRET, body))
+    del data["request_type"], data["rating"]  # another platform's event, without them
+    plain = json.dumps(data, ensure_ascii=False).encode()
+    parsed = verify_webhook(SECRET, plain, sign(SECRET, plain))
+    assert (parsed.request_type, parsed.rating) == ("", None)

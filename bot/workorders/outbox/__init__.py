@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from bot.settings import Settings
-from bot.workorders.db import create_engine
+from bot.storage import open_engine
 from bot.workorders.outbox.base import (
     EntryKind,
     EntryStatus,
@@ -25,7 +25,7 @@ def create_outbox(settings: Settings, redis_prefix: str = DEFAULT_REDIS_PREFIX) 
     """Redis Streams when ``REDIS_URL`` is set, else a table (SQLite file or PostgreSQL)."""
     if settings.redis_url:
         return RedisStreamOutbox(Redis.from_url(settings.redis_url), prefix=redis_prefix)
-    engine = create_engine(settings.database_url, settings.var_dir / "workorder_outbox.db")
+    engine = open_engine(settings.database_url, settings.var_dir / "workorder_outbox.db")
     return SqlOutbox(engine)
 
 

@@ -26,16 +26,16 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.workorders.models import OrderView
-from bot.workorders.numbers import is_acceptance_no
-from bot.workorders.outbox.base import EntryKind, EntryStatus, Outbox, OutboxEntry
-from connectors.workorders.base import WorkOrderSystem
-from connectors.workorders.errors import (
+from bot.workorders.errors import (
     WorkOrderConflict,
     WorkOrderError,
     WorkOrderInvalid,
     WorkOrderNotFound,
 )
+from bot.workorders.models import OrderView
+from bot.workorders.numbers import is_acceptance_no
+from bot.workorders.outbox.base import EntryKind, EntryStatus, Outbox, OutboxEntry
+from bot.workorders.system import WorkOrderSystem
 
 logger = logging.getLogger(__name__)
 

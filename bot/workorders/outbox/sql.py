@@ -28,13 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.workorders.db import (
-    as_utc,
-    next_in_sequence,
-    sequence_table,
-    utcnow,
-    write_transaction,
-)
+from bot.clock import as_utc, utcnow
+from bot.storage import write_transaction
+from bot.workorders.db import next_in_sequence, sequence_table
 from bot.workorders.models import CitizenRequest, Deadline
 from bot.workorders.numbers import ACCEPTANCE_PREFIX, format_number, sequence_name
 from bot.workorders.outbox.base import (

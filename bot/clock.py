@@ -1,0 +1,37 @@
+"""Time in one place: every stored moment is UTC; moments shown to people are Beijing time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import overload
+from zoneinfo import ZoneInfo
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every stored time is UTC. None stays None (a column
+    that is not set)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def beijing_day(moment: datetime) -> date:
+    """The calendar day in China of a stored moment."""
+    return as_utc(moment).astimezone(BEIJING).date()
+
+
+def beijing_time(moment: datetime) -> str:
+    """A stored moment as people read it: ``2024-05-01 14:03:09`` Beijing time."""
+    return as_utc(moment).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")

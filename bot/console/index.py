@@ -1,0 +1,335 @@
+"""Keeps the ``conversation`` summary and the search index in step with the transcript.
+
+``ConversationIndex`` observes the gateway's ``TranscriptStore`` (every committed row, and
+the NLU result merged in after Rasa answered). What a row tells the summary:
+
+- citizen rows: first message; ``data.nlu`` {intent, confidence, entities, actions} →
+  lowest confidence, intents, fallback (intent ``nlu_fallback`` or a fallback action such
+  as ``utter_default`` / ``action_default_fallback``);
+- bot rows: ``data.status`` (ok, emergency, engine_unavailable, …);
+- agent rows: the conversation was handed off to a human;
+- any row: ``data.handoff = {"state": "waiting" | "with_agent" | "bot" | "closed"}`` or
+  ``data.event == "handoff"`` with ``data.state`` — waiting starts the wait clock, with_agent
+  stops it (handoff waiting time); a work-order number ``GD`` + 13 digits (or the acceptance
+  number ``SL`` + 13 digits given before it) in a bot/agent/system row's text or in
+  ``data.workorder_no`` / ``data.order_no``; ``data.rating`` 1–5 (satisfaction).
+
+Rows written before the console existed, or by another process, are picked up by
+``rebuild`` (``python -m bot supervisor reindex``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.clock import as_utc, beijing_day, utcnow
+from bot.console.search import SearchIndex
+from bot.console.tables import (
+    conversation_intent_table,
+    conversation_table,
+    unanswered_table,
+)
+from bot.console.tokens import normalise
+from bot.conversation.transcript import transcript_table
+
+FALLBACK_INTENT = "nlu_fallback"
+FALLBACK_ACTIONS = frozenset(
+    {"utter_default", "action_default_fallback", "action_two_stage_fallback"}
+)
+SEARCHED_ROLES = frozenset({"citizen", "agent"})
+_ORDER_NO = re.compile(r"(?:GD|SL)\d{13}")  # order no., or acceptance no. before it
+_FIRST_MESSAGE_CHARS = 200
+
+
+def normalise_question(text: str) -> str:
+    """Groups the same question typed differently: case, width, spaces and punctuation."""
+    return "".join(ch for ch in normalise(text) if ch.isalnum())[:200]
+
+
+def is_fallback(nlu: Mapping[str, Any]) -> bool:
+    actions = nlu.get("actions") or ()
+    return nlu.get("intent") == FALLBACK_INTENT or any(a in FALLBACK_ACTIONS for a in actions)
+
+
+def handoff_state(data: Mapping[str, Any]) -> str | None:
+    handoff = data.get("handoff")
+    if isinstance(handoff, Mapping) and isinstance(handoff.get("state"), str):
+        return str(handoff["state"])
+    if data.get("event") == "handoff" and isinstance(data.get("state"), str):
+        return str(data["state"])
+    return None
+
+
+def workorder_number(text: str, data: Mapping[str, Any]) -> str | None:
+    for key in ("workorder_no", "order_no"):
+        value = data.get(key)
+        if isinstance(value, str) and _ORDER_NO.fullmatch(value):
+            return value
+    found = _ORDER_NO.search(text)
+    return found.group() if found else None
+
+
+def rating_of(data: Mapping[str, Any]) -> int | None:
+    value = data.get("rating")
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5:
+        return value
+    return None
+
+
+def _insert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+class ConversationIndex:
+    """The transcript observer; also the entry point for bulk rebuilds."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self.search = SearchIndex(self.dialect)
+
+    async def setup(self) -> None:
+        async with self.engine.begin() as conn:
+            await self.search.setup(conn)
+
+    # -- TranscriptObserver -------------------------------------------------------------
+
+    async def appended(self, row: dict[str, Any]) -> None:
+        async with self.engine.begin() as conn:
+            await self.apply_row(conn, row)
+
+    async def annotated(self, row_id: int, data: dict[str, Any]) -> None:
+        async with self.engine.begin() as conn:
+            found = (
+                await conn.execute(
+                    select(
+                        transcript_table.c.conversation_id,
+                        transcript_table.c.role,
+                        transcript_table.c.text,
+                        transcript_table.c.created_at,
+                    ).where(transcript_table.c.id == row_id)
+                )
+            ).first()
+            if found is None:
+                return
+            seq = await conn.scalar(
+                select(conversation_table.c.seq).where(
+                    conversation_table.c.conversation_id == found.conversation_id
+                )
+            )
+            if seq is not None:
+                await self._apply_data(
+                    conn,
+                    int(seq),
+                    row_id,
+                    found.role,
+                    data,
+                    None,
+                    found.text,
+                    as_utc(found.created_at),
+                )
+
+    # -- applying rows ------------------------------------------------------------------
+
+    async def apply_row(self, conn: AsyncConnection, row: Mapping[str, Any]) -> int:
+        """Folds one transcript row into its conversation's summary; returns the seq."""
+        created = as_utc(row["created_at"])
+        await conn.execute(
+            _insert(self.dialect)(conversation_table)
+            .values(
+                conversation_id=row["conversation_id"],
+                channel=row["channel"],
+                started_at=created,
+                started_day=beijing_day(created),
+                last_at=created,
+                turns=0,
+                citizen_turns=0,
+                first_message="",
+                last_status="",
+                fallback=False,
+                handed_off=False,
+                reviewed=False,
+                flagged=False,
+                anonymised=False,
+            )
+            .on_conflict_do_nothing(index_elements=["conversation_id"])
+        )
+        current = (
+            await conn.execute(
+                select(
+                    conversation_table.c.seq,
+                    conversation_table.c.first_message,
+                    conversation_table.c.last_at,
+                ).where(conversation_table.c.conversation_id == row["conversation_id"])
+            )
+        ).one()
+        role = str(row["role"])
+        text = str(row["text"] or "")
+        data: Mapping[str, Any] = row.get("data") or {}
+        values: dict[str, Any] = {
+            "turns": conversation_table.c.turns + 1,
+            "last_at": max(as_utc(current.last_at), created),
+        }
+        if role == "citizen":
+            values["citizen_turns"] = conversation_table.c.citizen_turns + 1
+            if not current.first_message and text and not data.get("reason"):
+                values["first_message"] = text[:_FIRST_MESSAGE_CHARS]
+        elif role == "bot" and isinstance(data.get("status"), str):
+            values["last_status"] = data["status"]
+        elif role == "agent":
+            values["handed_off"] = True
+        seq = int(current.seq)
+        await conn.execute(
+            update(conversation_table).where(conversation_table.c.seq == seq).values(**values)
+        )
+        await self._apply_data(conn, seq, int(row["id"]), role, data, created, text, created)
+        if role in SEARCHED_ROLES and text:
+            await self.search.add(conn, seq, text)
+        return seq
+
+    async def _apply_data(
+        self,
+        conn: AsyncConnection,
+        seq: int,
+        row_id: int,
+        role: str,
+        data: Mapping[str, Any],
+        at: datetime | None,
+        text: str,
+        written_at: datetime,
+    ) -> None:
+        """``at`` is when the fact happened (None: now, for annotations arriving later)."""
+        c = conversation_table.c
+        values: dict[str, Any] = {}
+        nlu = data.get("nlu")
+        if role == "citizen" and isinstance(nlu, Mapping):
+            confidence = nlu.get("confidence")
+            if isinstance(confidence, int | float):
+                values["min_confidence"] = case(
+                    (c.min_confidence.is_(None), float(confidence)),
+                    (c.min_confidence > float(confidence), float(confidence)),
+                    else_=c.min_confidence,
+                )
+            if is_fallback(nlu):
+                values["fallback"] = True
+                if text:
+                    await conn.execute(
+                        _insert(self.dialect)(unanswered_table)
+                        .values(
+                            transcript_id=row_id,
+                            seq=seq,
+                            day=beijing_day(written_at),
+                            normalized=normalise_question(text),
+                            text=text[:_FIRST_MESSAGE_CHARS],
+                        )
+                        .on_conflict_do_nothing()
+                    )
+            intent = nlu.get("intent")
+            if isinstance(intent, str) and intent:
+                await conn.execute(
+                    _insert(self.dialect)(conversation_intent_table)
+                    .values(intent=intent[:64], seq=seq)
+                    .on_conflict_do_nothing()
+                )
+        state = handoff_state(data)
+        moment = at or utcnow()
+        if state == "waiting":
+            values["handoff_requested_at"] = func.coalesce(c.handoff_requested_at, moment)
+        elif state in ("with_agent", "agent"):
+            values["handed_off"] = True
+            requested = await conn.scalar(select(c.handoff_requested_at).where(c.seq == seq))
+            if requested is not None:
+                wait = max(0.0, (moment - as_utc(requested)).total_seconds())
+                values["handoff_wait_s"] = func.coalesce(c.handoff_wait_s, wait)
+        order_no = workorder_number(text, data) if role != "citizen" else None
+        if order_no:
+            values["workorder_no"] = func.coalesce(c.workorder_no, order_no)
+        rating = rating_of(data)
+        if rating is not None:
+            values["rating"] = rating
+        if values:
+            await conn.execute(update(conversation_table).where(c.seq == seq).values(**values))
+
+    # -- rebuilding ---------------------------------------------------------------------
+
+    async def rebuild(self, conversation_ids: Sequence[str] | None = None) -> int:
+        """Recomputes summaries from the transcript (all, or the given conversations).
+
+        Review state (tags, notes, corrections, reviewed/flagged) is kept: only the
+        derived columns and the search document are recomputed.
+        """
+        async with self.engine.connect() as conn:
+            if conversation_ids is None:
+                ids = list(
+                    (
+                        await conn.execute(select(transcript_table.c.conversation_id).distinct())
+                    ).scalars()
+                )
+            else:
+                ids = list(conversation_ids)
+        for start in range(0, len(ids), 200):
+            batch = ids[start : start + 200]
+            async with self.engine.begin() as conn:
+                await self._reset(conn, batch)
+                rows = (
+                    await conn.execute(
+                        select(transcript_table)
+                        .where(transcript_table.c.conversation_id.in_(batch))
+                        .order_by(transcript_table.c.id)
+                    )
+                ).mappings()
+                for row in list(rows):
+                    await self.apply_row(conn, dict(row))
+        return len(ids)
+
+    async def _reset(self, conn: AsyncConnection, conversation_ids: Iterable[str]) -> None:
+        ids = list(conversation_ids)
+        seqs = list(
+            (
+                await conn.execute(
+                    select(conversation_table.c.seq).where(
+                        conversation_table.c.conversation_id.in_(ids)
+                    )
+                )
+            ).scalars()
+        )
+        if not seqs:
+            return
+        await self.search.delete(conn, seqs)
+        await conn.execute(delete(unanswered_table).where(unanswered_table.c.seq.in_(seqs)))
+        await conn.execute(
+            delete(conversation_intent_table).where(conversation_intent_table.c.seq.in_(seqs))
+        )
+        await conn.execute(
+            update(conversation_table)
+            .where(conversation_table.c.seq.in_(seqs))
+            .values(
+                turns=0,
+                citizen_turns=0,
+                first_message="",
+                last_status="",
+                min_confidence=None,
+                fallback=False,
+                handoff_requested_at=None,
+                handed_off=False,
+                handoff_wait_s=None,
+                workorder_no=None,
+                rating=None,
+            )
+        )
+
+    async def backfill_if_empty(self) -> int:
+        """On the first start with an existing transcript, indexes all of it once."""
+        async with self.engine.connect() as conn:
+            indexed = await conn.scalar(select(func.count()).select_from(conversation_table))
+            written = await conn.scalar(select(transcript_table.c.id).limit(1))
+        if indexed or written is None:
+            return 0
+        return await self.rebuild()

@@ -1,0 +1,82 @@
+"""The web chat: the page and its WebSocket.
+
+Protocol (JSON text frames): the server first sends
+``{"type": "session", "conversation_id": ...}``; the client sends
+``{"type": "message", "text": ...}``; the server answers
+``{"type": "bot", "status": ..., "messages": [{"text", "buttons"}]}``. A frame the
+server cannot use gets ``{"type": "error", "message": ...}`` and the socket stays open.
+While a human agent holds the conversation the server also pushes, at any time,
+``{"type": "agent", "agent": name, "messages": [{"text"}]}`` (the agent's words) and
+``{"type": "handoff", "state": ..., "text": ...}`` (an agent joined, left, …).
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import WSMsgType, web
+
+from bot.conversation import CitizenTurn, ConversationService
+from bot.gateway import keys
+from bot.gateway.channels.turns import BadTurn, new_conversation_id, parse_turn
+from bot.gateway.pages import PAGE_HEADERS, STATIC_DIR
+from bot.gateway.responses import json_dumps
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(
+        STATIC_DIR / "index.html", headers={**PAGE_HEADERS, "Cache-Control": "no-cache"}
+    )
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    settings = request.app[keys.SETTINGS]
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=settings.max_request_bytes * 4)
+    await ws.prepare(request)
+    try:
+        conversation_id = parse_turn(
+            {"sender": request.query.get("conversation_id"), "message": ""}
+        ).conversation_id
+    except BadTurn:
+        conversation_id = new_conversation_id()
+    await ws.send_str(json_dumps({"type": "session", "conversation_id": conversation_id}))
+    service = request.app[keys.CONVERSATIONS]
+    sockets = request.app[keys.CITIZEN_SOCKETS]
+    sockets.add(conversation_id, ws)
+    try:
+        await sockets.opened(conversation_id, ws)
+        await _converse(ws, service, conversation_id)
+    finally:
+        sockets.discard(conversation_id, ws)
+    return ws
+
+
+async def _converse(
+    ws: web.WebSocketResponse, service: ConversationService, conversation_id: str
+) -> None:
+    async for frame in ws:
+        if frame.type != WSMsgType.TEXT:
+            if frame.type == WSMsgType.BINARY:
+                await _send_error(ws, "请发送文字消息。")
+            continue
+        try:
+            body = json.loads(frame.data)
+            turn = parse_turn(
+                {"sender": conversation_id, "message": body.get("text")}
+                if isinstance(body, dict)
+                else body
+            )
+        except (ValueError, BadTurn) as exc:
+            message = str(exc) if isinstance(exc, BadTurn) else "消息格式不正确，请重新发送。"
+            await _send_error(ws, message)
+            continue
+        result = await service.handle_turn(
+            CitizenTurn(conversation_id=conversation_id, channel="webchat", text=turn.text)
+        )
+        await ws.send_str(
+            json_dumps({"type": "bot", "status": result.status, "messages": result.to_json()})
+        )
+
+
+async def _send_error(ws: web.WebSocketResponse, message: str) -> None:
+    await ws.send_str(json_dumps({"type": "error", "message": message}))

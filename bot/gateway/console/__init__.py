@@ -1,0 +1,1 @@
+"""The supervisor console on the gateway (URL ``/console/``): server-rendered pages."""

@@ -1,0 +1,96 @@
+"""Service metrics for a period: the page with its charts, and each chart as CSV."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from bot.accounts import Permission
+from bot.console import charts
+from bot.console.export import csv_text
+from bot.console.labels import intent_label
+from bot.console.metrics import Dashboard, dashboard, default_period
+from bot.gateway.auth import audit, require_permission
+from bot.gateway.console.common import EXPORT, attachment, console_services, context, wants_unmask
+from bot.gateway.console.query import parse_date
+from bot.gateway.pages import render
+from bot.privacy import mask_personal_data
+
+
+def _period(request: web.Request) -> tuple[date, date]:
+    start, end = default_period()
+    start = parse_date(request.query.get("from")) or start
+    end = parse_date(request.query.get("to")) or end
+    return (start, end) if start <= end else (end, start)
+
+
+async def _dashboard(request: web.Request) -> Dashboard:
+    services = console_services(request)
+    start, end = _period(request)
+    return await dashboard(services.engine, start, end, services.workorders)
+
+
+@require_permission(Permission.VIEW_METRICS)
+async def metrics_page(request: web.Request) -> web.StreamResponse:
+    board = await _dashboard(request)
+    unmask = wants_unmask(request)
+    await audit(
+        request,
+        "metrics.view",
+        "metrics",
+        {"from": board.date_from.isoformat(), "to": board.date_to.isoformat(), "unmasked": unmask},
+    )
+    unanswered = [(t if unmask else mask_personal_data(t), n) for t, n in board.unanswered]
+    wo = board.workorders
+    period = urlencode({"from": board.date_from.isoformat(), "to": board.date_to.isoformat()})
+    return render(
+        "console/metrics.html",
+        context(
+            request,
+            "metrics",
+            board=board,
+            period=period,
+            unanswered=unanswered,
+            per_day_chart=charts.column_chart([(d, n, h) for d, n, h, _ in board.per_day]),
+            intents_chart=charts.bar_chart(
+                [(intent_label(i), float(n)) for i, n in board.top_intents]
+            ),
+            ratings_chart=charts.bar_chart([(f"{r} 分", float(n)) for r, n in board.ratings]),
+            wo_type_chart=_bars(wo.by_type) if wo else None,
+            wo_department_chart=_bars(wo.by_department) if wo else None,
+            wo_status_chart=_bars(wo.by_status) if wo else None,
+            wo_satisfaction_chart=_bars(wo.satisfaction) if wo else None,
+            unmasked=unmask,
+        ),
+    )
+
+
+@require_permission(Permission.VIEW_METRICS, EXPORT)
+async def metrics_csv(request: web.Request) -> web.StreamResponse:
+    board = await _dashboard(request)
+    key = request.match_info["key"]
+    table = next((t for t in board.tables() if t.key == key), None)
+    if table is None:
+        raise web.HTTPNotFound()
+    unmask = wants_unmask(request)
+    rows = table.rows
+    if key == "unanswered" and not unmask:
+        rows = [(mask_personal_data(str(text)), n) for text, n in rows]
+    await audit(
+        request,
+        "export.metrics_csv",
+        key,
+        {"from": board.date_from.isoformat(), "to": board.date_to.isoformat(), "unmasked": unmask},
+    )
+    return web.Response(
+        body=csv_text(table.headers, rows).encode("utf-8"),
+        content_type="text/csv",
+        charset="utf-8",
+        headers=attachment(f"metrics-{key}-{board.date_from:%Y%m%d}-{board.date_to:%Y%m%d}.csv"),
+    )
+
+
+def _bars(counts: list[tuple[str, int]]) -> charts.BarChart:
+    return charts.bar_chart([(label, float(n)) for label, n in counts])

@@ -1,0 +1,103 @@
+"""Console users and a logged-in client for the console tests (the fixtures stay in
+tests/supervisor/conftest.py)."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from bot.accounts import Permission, Role
+from bot.gateway import keys
+
+PASSWORD = "correct-horse-42"
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+Client = TestClient[web.Request, web.Application]
+
+
+@dataclass
+class Console:
+    client: Client
+
+    async def login(self, username: str, password: str = PASSWORD) -> str:
+        """Logs in through the JSON API and returns the session's CSRF token."""
+        response = await self.client.post(
+            "/api/v1/auth/login", json={"username": username, "password": password}
+        )
+        assert response.status == 200, await response.text()
+        return str((await response.json())["csrf_token"])
+
+
+async def seed_users(client: Client) -> None:
+    users = client.app[keys.ACCOUNTS].users
+    await users.create("agent1", PASSWORD, Role.AGENT, display_name="话务员甲")
+    await users.create("super1", PASSWORD, Role.SUPERVISOR, display_name="质检员乙")
+    await users.create(
+        "super2",
+        PASSWORD,
+        Role.SUPERVISOR,
+        display_name="质检员丙",
+        extra_permissions=frozenset({Permission.UNMASK_PERSONAL_DATA}),
+    )
+    await users.create("admin1", PASSWORD, Role.ADMIN, display_name="管理员丁")
+
+
+async def seed_conversations(client: Client) -> dict[str, int]:
+    """Three conversations through the gateway's real transcript store; returns row ids."""
+    store = client.app[keys.TRANSCRIPT]
+    ids: dict[str, int] = {}
+    ids["lamp"] = await store.append(
+        "web-lamp", "webchat", "citizen", "经十路12345号门口路灯坏了，电话13812345678"
+    )
+    await store.annotate(
+        ids["lamp"],
+        {
+            "nlu": {
+                "intent": "nlu_fallback",
+                "confidence": 0.31,
+                "entities": [{"entity": "phone_number", "value": "13812345678"}],
+                "actions": ["utter_default"],
+            }
+        },
+    )
+    await store.append(
+        "web-lamp", "webchat", "bot", "抱歉，我没有完全理解您的意思。", {"status": "ok"}
+    )
+    ids["standard"] = await store.append("wx-std", "wechat", "citizen", "GB/T 33358是什么标准")
+    await store.annotate(
+        ids["standard"],
+        {
+            "nlu": {
+                "intent": "ask_standard",
+                "confidence": 0.97,
+                "entities": [{"entity": "standard_number", "value": "GB/T 33358"}],
+                "actions": ["action_answer_standard"],
+            }
+        },
+    )
+    await store.append(
+        "wx-std", "wechat", "bot", "GB/T 33358-2016 是《政府热线服务规范》。", {"status": "ok"}
+    )
+    ids["noise"] = await store.append(
+        "web-noise", "webchat", "citizen", "<script>alert(1)</script>小区晚上噪音太大"
+    )
+    await store.annotate(
+        ids["noise"],
+        {"nlu": {"intent": "complain", "confidence": 0.88, "entities": [], "actions": []}},
+    )
+    await store.append(
+        "web-noise", "webchat", "bot", "已为您登记工单GD2026112900012。", {"status": "ok"}
+    )
+    await store.append(
+        "web-noise", "webchat", "agent", "您好，我是话务员小王，身份证370102199003071238已核实。"
+    )
+    return ids
