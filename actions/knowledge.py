@@ -118,23 +118,6 @@ class ActionAnswerKnowledge(HotlineAction):
         return []
 
 
-class ActionHandleUnclear(ActionAnswerKnowledge):
-    """Below the NLU's confidence (nlu_fallback): a message long enough to describe a matter
-    is still one — answered when the knowledge base is sure, else taken up as a work order;
-    only a short one gets "没有完全理解" and the request to say it another way."""
-
-    def name(self) -> str:
-        return "action_handle_unclear"
-
-    async def respond(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        if describes_matter(latest_text(tracker)):
-            return await super().respond(dispatcher, tracker, domain)
-        dispatcher.utter_message(response="utter_default")
-        return []
-
-
 def buttons_for(answer: Answer) -> list[dict[str, str]]:
     buttons = [_alternative_button(hit, answer.confident) for hit in answer.alternatives]
     if not answer.confident:

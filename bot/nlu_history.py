@@ -120,10 +120,12 @@ def selected_ids(paths: Sequence[Path]) -> set[str]:
 
 
 def history_digest(paths: Sequence[Path]) -> str:
-    """Part of the model's cache key: the history's content and the way examples are drawn."""
+    """Part of the model's cache key: the history's content and the way examples are drawn
+    (this module and the label mapping)."""
     if not paths:
         return ""
     digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(LABEL_MAPPING.read_bytes())
     for path in paths:
         digest.update(b"\0")
         digest.update(path.read_bytes())

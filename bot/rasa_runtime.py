@@ -83,6 +83,8 @@ def ensure_model(
     """
     history = settings.history_files if history is None else tuple(history)
     target = cached_model_path(settings, root, history)
+    if target.exists():  # no wait behind another model's training
+        return target
     settings.model_cache_dir.mkdir(parents=True, exist_ok=True)
     lock_path = settings.model_cache_dir / ".train.lock"
     with lock_path.open("w") as lock:

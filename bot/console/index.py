@@ -38,6 +38,7 @@ from bot.console.tables import (
 )
 from bot.console.tokens import normalise
 from bot.conversation.transcript import transcript_table
+from bot.storage import write_transaction
 
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset(
@@ -102,11 +103,11 @@ class ConversationIndex:
     # -- TranscriptObserver -------------------------------------------------------------
 
     async def appended(self, row: dict[str, Any]) -> None:
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             await self.apply_row(conn, row)
 
     async def annotated(self, row_id: int, data: dict[str, Any]) -> None:
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             found = (
                 await conn.execute(
                     select(
@@ -276,7 +277,7 @@ class ConversationIndex:
                 ids = list(conversation_ids)
         for start in range(0, len(ids), 200):
             batch = ids[start : start + 200]
-            async with self.engine.begin() as conn:
+            async with write_transaction(self.engine) as conn:
                 await self._reset(conn, batch)
                 rows = (
                     await conn.execute(

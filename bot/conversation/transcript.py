@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage import metadata
+from bot.storage import metadata, write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class TranscriptStore:
             "data": data,
             "created_at": datetime.now(UTC),
         }
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             result = await conn.execute(transcript_table.insert().values(**row))
         key = result.inserted_primary_key
         assert key is not None
@@ -80,7 +80,7 @@ class TranscriptStore:
 
     async def annotate(self, row_id: int, data: dict[str, Any]) -> None:
         """Merges what was learnt after the turn was written (e.g. the NLU result) into it."""
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             current = await conn.scalar(
                 select(transcript_table.c.data).where(transcript_table.c.id == row_id)
             )

@@ -161,6 +161,20 @@ class DialogueProbe:
         )
 
 
+WARM_UP = "我要投诉，小区楼下的烧烤店每天营业到凌晨，油烟和噪音太大，希望有关部门处理。"
+
+
+async def warm_up(probe: DialogueProbe, budget_s: float = 300.0) -> None:
+    """One complaint through every part until it is answered, so that what loads on first
+    use (the knowledge base, the routing models) is not counted against the first rows."""
+    deadline = time.monotonic() + budget_s
+    while True:
+        record = await probe.first_turn("warm-up", WARM_UP)
+        if record.outcome != "other" or time.monotonic() > deadline:
+            return
+        await asyncio.sleep(5)
+
+
 async def run_rows(
     probe: DialogueProbe, rows: Sequence[dict[str, Any]], concurrency: int = 4
 ) -> list[TurnRecord]:
@@ -287,8 +301,8 @@ def run_evaluation(
     stack = Stack(settings)
     print(f"Starting the assistant for {len(rows)} messages (logs in {settings.var_dir / 'logs'})…")
     stack.start()
-    started = time.perf_counter()
     try:
+        started = time.perf_counter()
         records = asyncio.run(_run(stack.settings, rows, concurrency))
     finally:
         stack.stop()
@@ -307,4 +321,5 @@ async def _run(
     timeout = aiohttp.ClientTimeout(total=settings.rasa_timeout_s + 30)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         probe = DialogueProbe(session, settings.gateway_url, settings.rasa_url, settings.rasa_token)
+        await warm_up(probe)
         return await run_rows(probe, rows, concurrency)

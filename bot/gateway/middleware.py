@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.gateway.responses import ApiError, json_error
 from bot.handoff.actors import HandoffRefused
@@ -38,6 +39,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         return json_error(exc.status)
+    except SQLAlchemyError:
+        # Storage that is down or contended is a temporary state the client can retry,
+        # not a defect of the request.
+        logger.exception("storage error on %s %s", request.method, request.path)
+        return json_error(503, "系统繁忙，请稍后再试。", "storage_unavailable")
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return json_error(500, code="internal_error")

@@ -5,6 +5,10 @@ matter outside the hotline's remit is told its proper route *before* any departm
 considered, so neither can end up as a work order. Everything else gets a request type, a
 handling unit from the 派单目录 (or the district government for 属地 matters) and a reason an
 agent can check at a glance.
+
+With a learned ``RoutingModel`` (the normal case, see ``bot.routing.store``) type and unit are
+the model's calibrated probabilities fused with the cue rules and the catalogue's score; the
+catalogue still supplies the matter, the duty and the 属地 decision that explain the unit.
 """
 
 from __future__ import annotations
@@ -173,7 +177,9 @@ class RequestClassifier:
         self.model = model
         self._router = DepartmentRouter(catalogue, weights)
         self._places = PlaceFinder(catalogue)
-        self._labels = Labels(LabelMapping.load(LABEL_MAPPING), catalogue) if model else None
+        self._labels = (
+            Labels(LabelMapping.load(LABEL_MAPPING), catalogue) if model is not None else None
+        )
 
     def classify(self, text: str) -> Classification:
         cues = classify_request_type(text)

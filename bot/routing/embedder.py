@@ -54,19 +54,27 @@ class Embedder:
         self.__dict__.update(state)
 
     def __call__(self, texts: Sequence[str]) -> Vectors:
-        """Vectors for a prediction: computed, not cached (a message is seldom seen twice)."""
-        return self._encode([feature_text(t)[:MAX_CHARS] for t in texts])
+        """Vectors for a prediction: not written to disk (a message is seldom seen twice), but
+        taken from memory when this process has read the cache (evaluation, see ``cached``)."""
+        clean = [feature_text(t)[:MAX_CHARS] for t in texts]
+        memory = self.__dict__.get("_memory")
+        if memory is not None:
+            keys = [_key(self.model, t) for t in clean]
+            if keys and all(k in memory for k in keys):
+                return np.stack([memory[k] for k in keys])
+        return self._encode(clean)
 
     def cached(self, texts: Sequence[str]) -> Vectors:
         """Vectors for training or evaluation, read from and added to the disk cache."""
         clean = [feature_text(t)[:MAX_CHARS] for t in texts]
         keys = [_key(self.model, t) for t in clean]
-        known = self._load()
+        known: dict[str, Vectors] = self.__dict__.get("_memory") or self._load()
         missing = sorted({t for t, k in zip(clean, keys, strict=True) if k not in known})
         if missing:
             for text, vector in zip(missing, self._encode(missing), strict=True):
                 known[_key(self.model, text)] = vector
             self._save(known)
+        self._memory = known
         return np.stack([known[k] for k in keys]) if keys else self._encode([])
 
     def _encode(self, texts: list[str]) -> Vectors:

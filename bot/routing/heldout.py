@@ -83,6 +83,15 @@ def evaluate_history(
     labels = Labels(mapping, catalogue)
     base = training_rows(settings, catalogue)
     embedder = embedder_for(settings)
+    if embedder is not None:  # every text once, batched, before row-by-row classification
+        embedder.cached(
+            [
+                message_text(r)
+                for path in [*history, *others]
+                for r in read_jsonl(path)
+                if _has_text(r)
+            ]
+        )
     files = {path: [r for r in read_jsonl(path) if _has_text(r)] for path in history}
     folds = {path: _fold_of(rows, labels) for path, rows in files.items()}
     report: dict[str, Any] = {

@@ -163,7 +163,8 @@ class RoutingModel:
         return Prediction(types, departments, self.similar_cases(text, cases))
 
     def similar_cases(self, text: str, count: int = SIMILAR_CASES) -> tuple[SimilarCase, ...]:
-        """The past cases nearest in character n-grams (the same features the model weighs)."""
+        """The nearest past cases in character n-grams (the features the model weighs most),
+        those naming a handling unit first: they are what an agent checks a unit against."""
         head = self.department_head or self.type_head
         if head is None or not self.case_texts or count <= 0:
             return ()
@@ -171,7 +172,10 @@ class RoutingModel:
         if not hasattr(self, "_case_matrix"):
             self._case_matrix = learner.transform(self.case_texts)
         similarity = (self._case_matrix @ learner.transform([text]).T).toarray().ravel()
-        best = np.argsort(-similarity)[:count]
+        near = [
+            i for i in np.argsort(-similarity)[: count * 10] if similarity[i] >= MIN_CASE_SIMILARITY
+        ]
+        near.sort(key=lambda i: self.case_departments[i] is None)  # stable: by similarity within
         return tuple(
             SimilarCase(
                 snippet=snippet(self.case_texts[i]),
@@ -179,8 +183,7 @@ class RoutingModel:
                 department=self.case_departments[i],
                 similarity=float(similarity[i]),
             )
-            for i in best
-            if similarity[i] >= MIN_CASE_SIMILARITY
+            for i in near[:count]
         )
 
     def save(self, path: Path) -> None:

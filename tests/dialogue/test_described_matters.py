@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 import actions.knowledge as knowledge_actions
-from actions.knowledge import ActionAnswerKnowledge, ActionHandleUnclear
+from actions.knowledge import ActionAnswerKnowledge
+from actions.matters import ActionHandleUnclear, ActionSmallTalk
 from actions.safety import JUST_IN_CASE, ActionEmergencyDiversion, ActionOutOfScopeGuidance
 from actions.workorders.request import ActionStartRequest
 from bot.knowledge.models import Answer
@@ -84,3 +85,14 @@ async def test_diversions_the_safety_rules_do_not_back_hand_the_matter_over() ->
     conv.user("救命，楼道里着火了，浓烟滚滚", "emergency")
     assert followup(await conv.run(ActionEmergencyDiversion())) is None
     assert "119" in conv.text()
+
+
+async def test_small_talk_heard_in_a_described_matter(unsure_knowledge: None) -> None:
+    conv = Conversation("web-small-talk")
+    conv.user(
+        "请问我们村今年有没有拆迁计划？听说隔壁村都已经开始登记了，我们这边一直没有消息", "deny"
+    )
+    assert followup(await conv.run(ActionSmallTalk())) == "workorder_form"
+    conv.user("谢谢，再见", "goodbye")
+    assert await conv.run(ActionSmallTalk()) == []
+    assert conv.said[0]["response"] == "utter_goodbye"

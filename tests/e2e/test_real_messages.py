@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 import yaml
 
-from bot.evaluation.dialogue import DialogueProbe, run_rows
+from bot.evaluation.dialogue import DialogueProbe, run_rows, warm_up
 from bot.launcher import Stack
 from bot.settings import PROJECT_ROOT, Settings
 
@@ -35,6 +35,7 @@ async def test_first_turns_are_classified_from_what_the_assistant_did(default_st
     rows = [{"id": f"t{i}", "message": text} for i, (text, _) in enumerate(FIRST_TURNS)]
     async with aiohttp.ClientSession() as session:
         probe = DialogueProbe(session, settings.gateway_url, settings.rasa_url, settings.rasa_token)
+        await warm_up(probe)
         records = await run_rows(probe, rows, concurrency=2)
     assert [r.outcome for r in records] == [outcome for _, outcome in FIRST_TURNS], records
     intake = records[0]

@@ -27,10 +27,14 @@ async def _answer(text: str) -> dict:
     return dispatcher.messages[0]
 
 
-async def test_a_described_matter_is_routed_with_the_reason() -> None:
-    message = await _answer("小区里有人私自搭建违章建筑，这事归哪个部门管")
-    assert "负责办理" in message["text"]
+async def test_a_described_matter_is_routed_in_one_plain_sentence() -> None:
+    message = await _answer("我们小区暖气一点都不热，这事归哪个部门管")
+    assert message["text"].startswith(
+        "这类事项一般由济南热力集团（济南能源集团供热单位）负责办理。"
+    )
     assert "工单" in message["text"]
+    for reasoning in ("置信度", "关键词", "典型事项", "职责", "模型"):
+        assert reasoning not in message["text"]
 
 
 async def test_a_bare_question_asks_for_details() -> None:

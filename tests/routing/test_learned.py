@@ -167,3 +167,11 @@ def test_train_command_saves_and_promotes(tmp_path: Path, monkeypatch, capsys) -
     info = json.loads((out / "model.json").read_text(encoding="utf-8"))
     assert info["rows_by_source"]["history"] == len(HISTORY)
     assert RoutingModel.load(out / "model.pkl", load_catalogue(settings.routing_catalogue))
+
+
+def test_history_setting_takes_commas_path_separators_and_none(monkeypatch) -> None:
+    monkeypatch.setenv("HOTLINE_HISTORY", "/data/a.jsonl,/data/b.jsonl:/data/c.jsonl")
+    assert [p.name for p in Settings.from_env().history_files] == ["a.jsonl", "b.jsonl", "c.jsonl"]
+    monkeypatch.setenv("HOTLINE_HISTORY", "none")
+    assert Settings.from_env().history_files == ()
+    assert Settings().history_files == ()  # code-built settings (tests) never read ../shared

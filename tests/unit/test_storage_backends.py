@@ -61,3 +61,51 @@ async def test_redis_rate_limit_is_shared_between_replicas(redis_client: Redis) 
     ttls = [await redis_client.ttl(key) for key in keys]
     assert ttls and all(ttl > 0 for ttl in ttls)
     await redis_client.delete(*keys)
+
+
+async def test_concurrent_turns_with_the_console_index_lose_nothing_on_sqlite(
+    settings: Settings,
+) -> None:
+    """Many conversations at once: each turn is written, annotated with what the NLU
+    understood and indexed for the console, without "database is locked" (a deferred
+    transaction that reads, then writes, used to fail at once under contention)."""
+    from bot.console.index import ConversationIndex
+
+    engine = create_engine(settings)
+    try:
+        await create_tables(engine)
+        store = TranscriptStore(engine)
+        index = ConversationIndex(engine)
+        await index.setup()
+        failures: list[BaseException] = []
+
+        class Recorder(ConversationIndex):
+            async def appended(self, row: dict[str, object]) -> None:
+                try:
+                    await super().appended(row)
+                except BaseException as exc:  # the store would only log it
+                    failures.append(exc)
+                    raise
+
+            async def annotated(self, row_id: int, data: dict[str, object]) -> None:
+                try:
+                    await super().annotated(row_id, data)
+                except BaseException as exc:
+                    failures.append(exc)
+                    raise
+
+        store.observers.append(Recorder(engine))
+
+        async def turn(n: int) -> None:
+            row = await store.append(f"c-{n}", "rest", "citizen", f"小区第{n}号楼路灯坏了")
+            await store.annotate(row, {"nlu": {"intent": "complain", "confidence": 0.9}})
+            await store.append(f"c-{n}", "rest", "bot", "好的，我来为您登记。", {"status": "ok"})
+
+        await asyncio.gather(*(turn(n) for n in range(40)))
+        assert failures == []
+        for n in (0, 39):
+            history = await store.history(f"c-{n}")
+            assert history[0]["data"]["nlu"]["intent"] == "complain"
+            assert len(history) == 2
+    finally:
+        await engine.dispose()
