@@ -16,7 +16,7 @@ model: setup
 run: model
 	@$(PY) -m bot run
 
-test: model
+test: setup
 	@bash scripts/test.sh
 
 lint: setup

@@ -25,6 +25,8 @@ SMALL_TALK = {
     "thank": "utter_you_are_welcome",
     "affirm": "utter_affirm_ack",
     "deny": "utter_deny_ack",
+    # "合并" / "一并处理" inside a long complaint is not a request to merge work orders.
+    "merge_request": "utter_merge_without_request",
 }
 
 
@@ -45,8 +47,8 @@ class ActionHandleUnclear(ActionAnswerKnowledge):
 
 
 class ActionSmallTalk(ActionAnswerKnowledge):
-    """greet, goodbye, thank, affirm, deny: the usual reply, unless the message describes a
-    matter."""
+    """greet, goodbye, thank, affirm, deny and a merge asked for on its own: the usual reply,
+    unless the message describes a matter."""
 
     def name(self) -> str:
         return "action_small_talk"

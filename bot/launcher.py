@@ -145,7 +145,7 @@ class Stack:
                     "-m",
                     "actions.server",
                 ],
-                f"http://127.0.0.1:{s.action_port}/health",
+                f"http://127.0.0.1:{s.action_port}/ready",  # the classifier is loaded
                 app_env,
                 logs / "actions.log",
             ),

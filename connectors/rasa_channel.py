@@ -6,6 +6,11 @@ anyone who can reach the port and answers with bot messages only; the gateway is
 client meant to talk to Rasa, and the transcript and the supervisor console need what
 Rasa understood (intent, confidence, entities, actions), so this channel returns both:
 ``{"messages": [...], "nlu": {...}, "actions": [...]}``.
+
+``actions`` lists the actions run and, in order among them, the responses a custom action
+uttered by name (``dispatcher.utter_message(response="utter_default")``, recorded by Rasa as
+the bot event's ``utter_action``): whether the citizen got "没有完全理解" is told by what
+was said, not by the intent (``action_handle_unclear`` takes up most nlu_fallback turns).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -88,14 +95,26 @@ async def _turn_details(request: Request, sender: str) -> Dict[str, Any]:
     tracker = await agent.tracker_store.retrieve(sender)
     if tracker is None:
         return {}
+    return turn_details(tracker)
+
+
+def turn_details(tracker: DialogueStateTracker) -> Dict[str, Any]:
+    """The latest message's NLU result, and the actions and responses of its turn."""
     parse = tracker.latest_message.parse_data if tracker.latest_message else {}
     intent = parse.get("intent") or {}
     actions: List[str] = []
     for event in reversed(tracker.events):
-        if event.type_name == "user":
+        if isinstance(event, UserUttered):
             break
-        if event.type_name == "action" and event.action_name != "action_listen":
-            actions.append(event.action_name)
+        if isinstance(event, ActionExecuted) and event.action_name != "action_listen":
+            actions.append(str(event.action_name))
+        elif isinstance(event, BotUttered):
+            uttered = (event.metadata or {}).get("utter_action")
+            if isinstance(uttered, str) and uttered:
+                actions.append(uttered)
+    actions.reverse()
+    # a response run as an action (utter_greet in a rule) is recorded as both
+    actions = [a for i, a in enumerate(actions) if i == 0 or actions[i - 1] != a]
     return {
         "nlu": {
             "intent": intent.get("name"),
@@ -105,6 +124,6 @@ async def _turn_details(request: Request, sender: str) -> Dict[str, Any]:
                 for e in parse.get("entities") or []
             ],
         },
-        "actions": list(reversed(actions)),
+        "actions": actions,
         "paused": tracker.is_paused(),
     }

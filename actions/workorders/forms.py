@@ -36,6 +36,8 @@ REQUEST_SLOTS = (
     "decision_prompt",
     "request_routing",
     "merge_options",
+    "chosen_request_type",
+    "chosen_department",
 )
 LOOKUP_SLOTS = ("ticket_ref", "ticket_proof")
 SUPPLEMENT_SLOTS = ("supplement_text",)

@@ -32,6 +32,8 @@ from actions.workorders.tracker import (
 )
 from bot.routing import classify
 from bot.workorders.dialogue.answers import (
+    CHOSEN_TYPE,
+    CHOSEN_UNIT,
     Choice,
     Decision,
     Unclear,
@@ -41,15 +43,21 @@ from bot.workorders.dialogue.answers import (
     read_location,
     read_matter,
     read_name,
+    read_request_type,
+    read_unit,
 )
 from bot.workorders.dialogue.intake import REQUEST_INTENTS, first_matter
 from bot.workorders.dialogue.summary import (
+    TYPE_QUESTION,
+    UNIT_QUESTION,
     Draft,
     Routing,
     decision_buttons,
     field_buttons,
     route,
     summary_text,
+    type_buttons,
+    unit_buttons,
 )
 from bot.workorders.errors import WorkOrderError
 from bot.workorders.models import CitizenRequest, MergeCandidate
@@ -94,11 +102,12 @@ def start_request(
 
 
 def intake_note(routing: Routing) -> str:
-    unit = f"，拟转{routing.department}办理" if routing.department else ""
-    return (
-        f"收到，我来帮您登记工单。您反映的情况初步归为“{routing.request_type}”类{unit}，"
-        "提交前会请您核对。还需要补充几项信息："
-    )
+    """What is known so far, in plain words; an unsure type or unit is not announced."""
+    kind = "" if routing.type_unsure else f"初步归为“{routing.request_type}”类"
+    unit = f"拟转{routing.department}办理" if routing.department else ""
+    known = "，".join(part for part in (kind, unit) if part)
+    said = f"您反映的情况{known}，" if known else ""
+    return f"收到，我来帮您登记工单。{said}提交前会请您核对。还需要补充几项信息："
 
 
 class ActionStartRequest(HotlineAction):
@@ -211,6 +220,9 @@ class ValidateWorkorderForm(PhoneValidation):
     ) -> dict[str, Any]:
         if not self.answering(tracker, "request_decision"):
             return {"request_decision": value}
+        choosing = _choosing(tracker)
+        if choosing is not None:
+            return _read_choice(tracker, choosing)
         numbers = [candidate.number for candidate in _candidates(tracker)]
         try:
             decision = read_decision(latest_text(tracker), numbers)
@@ -218,9 +230,37 @@ class ValidateWorkorderForm(PhoneValidation):
             return {"request_decision": None, "decision_prompt": {"unclear": exc.message}}
         if decision.choice is Choice.WHICH_FIELD:
             return {"request_decision": None, "decision_prompt": {"which_field": True}}
+        if decision.choice is Choice.MODIFY and decision.target in CHOICE_SLOTS:
+            return {"request_decision": None, "decision_prompt": {"choose": decision.target}}
         if decision.choice is Choice.MODIFY:
             return {"request_decision": None, "decision_prompt": None, decision.target: None}
         return {"request_decision": decision.encode()}
+
+
+# What the citizen may choose at the summary, and the slot that keeps each choice.
+CHOICE_SLOTS = {CHOSEN_TYPE: "chosen_request_type", CHOSEN_UNIT: "chosen_department"}
+
+
+def _choosing(tracker: Tracker) -> str | None:
+    """The choice the citizen was asked to make at the summary, if any."""
+    prompt = tracker.get_slot("decision_prompt")
+    choosing = prompt.get("choose") if isinstance(prompt, dict) else None
+    return choosing if choosing in CHOICE_SLOTS else None
+
+
+def _read_choice(tracker: Tracker, choosing: str) -> dict[str, Any]:
+    """The type or unit chosen; the summary is then read back with it."""
+    routing = _predicted(tracker)
+    text = latest_text(tracker)
+    try:
+        if choosing == CHOSEN_TYPE:
+            value = read_request_type(text, routing.request_type)
+        else:
+            value = read_unit(text, routing.units)
+    except Unclear as exc:
+        prompt = {"choose": choosing, "unclear": exc.message}
+        return {"request_decision": None, "decision_prompt": prompt}
+    return {"request_decision": None, "decision_prompt": None, CHOICE_SLOTS[choosing]: value}
 
 
 class ActionAskRequestDecision(HotlineAction):
@@ -234,15 +274,33 @@ class ActionAskRequestDecision(HotlineAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         prompt = tracker.get_slot("decision_prompt")
-        if isinstance(prompt, dict) and prompt.get("which_field"):
+        prompt = prompt if isinstance(prompt, dict) else {}
+        if prompt.get("which_field"):
             dispatcher.utter_message(text="好的，请问您要修改哪一项？", buttons=field_buttons())
             return [SlotSet("decision_prompt", None)]
-        if isinstance(prompt, dict) and prompt.get("unclear"):
+        choosing = _choosing(tracker)
+        if prompt.get("unclear") and choosing is None:
             dispatcher.utter_message(
                 text=str(prompt["unclear"]), buttons=decision_buttons(_candidates(tracker))
             )
             return [SlotSet("decision_prompt", None)]
-        routing = _routing(tracker)
+        predicted = _routing(tracker)
+        if choosing is None and _chosen(tracker, predicted).type_unsure:
+            choosing = CHOSEN_TYPE  # asked once, before the first read-back
+        if choosing is not None:
+            question = str(prompt.get("unclear") or "")
+            if choosing == CHOSEN_TYPE:
+                buttons = type_buttons()
+                question = question or TYPE_QUESTION
+            else:
+                buttons = unit_buttons(predicted)
+                question = question or UNIT_QUESTION
+            dispatcher.utter_message(text=question, buttons=buttons)
+            return [
+                SlotSet("request_routing", predicted.to_json()),
+                SlotSet("decision_prompt", {"choose": choosing}),
+            ]
+        routing = _chosen(tracker, predicted)
         candidates: list[MergeCandidate] = []
         if not _draft(tracker).confidential:  # a confidential request is never merged
             try:
@@ -255,7 +313,7 @@ class ActionAskRequestDecision(HotlineAction):
             buttons=decision_buttons(candidates),
         )
         return [
-            SlotSet("request_routing", routing.to_json()),
+            SlotSet("request_routing", predicted.to_json()),
             SlotSet("merge_options", [candidate.to_json() for candidate in candidates]),
         ]
 
@@ -277,11 +335,7 @@ class ActionSubmitRequest(HotlineAction):
         if decision.choice is Choice.CANCEL:
             dispatcher.utter_message(text=STOPPED_REQUEST)
             return reset(*REQUEST_SLOTS)
-        routing_data = tracker.get_slot("request_routing")
-        routing = (
-            Routing.from_json(routing_data) if isinstance(routing_data, dict) else _routing(tracker)
-        )
-        request = _citizen_request(tracker, routing)
+        request = _citizen_request(tracker, _chosen(tracker, _predicted(tracker)))
         try:
             desk = await get_desk()
             if decision.choice is Choice.MERGE:
@@ -333,7 +387,23 @@ def _citizen_request(tracker: Tracker, routing: Routing) -> CitizenRequest:
 
 
 def _routing(tracker: Tracker) -> Routing:
+    """The prediction from what the form collected."""
     matter = text_slot(tracker, "matter")
     location = text_slot(tracker, "location")
     stated = text_slot(tracker, "request_type") or None
     return route(classify(f"{matter}\n{location}"), stated)
+
+
+def _predicted(tracker: Tracker) -> Routing:
+    """The prediction the summary read back (kept in ``request_routing``)."""
+    data = tracker.get_slot("request_routing")
+    return Routing.from_json(data) if isinstance(data, dict) else _routing(tracker)
+
+
+def _chosen(tracker: Tracker, predicted: Routing) -> Routing:
+    """What the work order carries: the prediction with the citizen's choices."""
+    department = tracker.get_slot("chosen_department")
+    return predicted.chosen(
+        text_slot(tracker, "chosen_request_type") or None,
+        department if isinstance(department, str) else None,
+    )

@@ -4,13 +4,33 @@ databases, and percentiles."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+from bot.settings import Settings
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def local_stack_settings(base: Settings, var_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a whole stack of our own on free local ports, so a benchmark or an
+    evaluation never meets a running ``make run`` or another run's processes."""
+    rasa_port, workorder_port = free_port(), free_port()
+    ports: dict[str, Any] = {
+        "var_dir": var_dir,
+        "gateway_port": free_port(),
+        "rasa_port": rasa_port,
+        "rasa_url": f"http://127.0.0.1:{rasa_port}",
+        "action_port": free_port(),
+        "workorder_port": workorder_port,
+        "workorder_url": f"http://127.0.0.1:{workorder_port}",
+    }
+    return base.with_overrides(**{**ports, **overrides})
 
 
 def percentile(values: list[float], share: float) -> float:

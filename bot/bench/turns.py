@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.bench.common import free_port, percentile
+from bot.bench.common import local_stack_settings, percentile
 from bot.launcher import Stack
 from bot.settings import Settings
 
@@ -115,18 +115,7 @@ def main(args: argparse.Namespace) -> int:
     base = Settings.from_env()
     var_dir = base.var_dir / "bench"
     shutil.rmtree(var_dir, ignore_errors=True)
-    rasa_port = free_port()
-    workorder_port = free_port()
-    settings = base.with_overrides(
-        var_dir=var_dir,
-        gateway_port=free_port(),
-        rasa_port=rasa_port,
-        rasa_url=f"http://127.0.0.1:{rasa_port}",
-        action_port=free_port(),
-        workorder_port=workorder_port,
-        workorder_url=f"http://127.0.0.1:{workorder_port}",
-        rate_limit_messages=1_000_000,
-    )
+    settings = local_stack_settings(base, var_dir, rate_limit_messages=1_000_000)
     stack = Stack(settings)
     print(f"Starting a stack for the benchmark (logs in {var_dir / 'logs'})…")
     stack.start()

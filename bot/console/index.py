@@ -4,8 +4,9 @@
 the NLU result merged in after Rasa answered). What a row tells the summary:
 
 - citizen rows: first message; ``data.nlu`` {intent, confidence, entities, actions} →
-  lowest confidence, intents, fallback (intent ``nlu_fallback`` or a fallback action such
-  as ``utter_default`` / ``action_default_fallback``);
+  lowest confidence, intents, fallback (the "没有完全理解" reply was given: ``utter_default``
+  or ``action_default_fallback`` among the actions and responses; an ``nlu_fallback`` turn
+  that was answered or taken up as a work order is not one);
 - bot rows: ``data.status`` (ok, emergency, engine_unavailable, …);
 - agent rows: the conversation was handed off to a human;
 - any row: ``data.handoff = {"state": "waiting" | "with_agent" | "bot" | "closed"}`` or
@@ -40,7 +41,6 @@ from bot.console.tokens import normalise
 from bot.conversation.transcript import transcript_table
 from bot.storage import write_transaction
 
-FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset(
     {"utter_default", "action_default_fallback", "action_two_stage_fallback"}
 )
@@ -56,7 +56,7 @@ def normalise_question(text: str) -> str:
 
 def is_fallback(nlu: Mapping[str, Any]) -> bool:
     actions = nlu.get("actions") or ()
-    return nlu.get("intent") == FALLBACK_INTENT or any(a in FALLBACK_ACTIONS for a in actions)
+    return any(a in FALLBACK_ACTIONS for a in actions)
 
 
 def handoff_state(data: Mapping[str, Any]) -> str | None:

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, func, select,
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import as_utc, utcnow
-from bot.console.index import FALLBACK_ACTIONS, FALLBACK_INTENT
+from bot.console.index import is_fallback
 from bot.console.search import SearchIndex
 from bot.console.tables import (
     conversation_intent_table,
@@ -151,7 +151,7 @@ class Turn:
 
     @property
     def fallback(self) -> bool:
-        return self.intent == FALLBACK_INTENT or any(a in FALLBACK_ACTIONS for a in self.actions)
+        return is_fallback(self.nlu)
 
     @property
     def status(self) -> str | None:

@@ -1,4 +1,4 @@
-"""The review workflow: tags, flags, comments, "reviewed", and NLU corrections.
+"""The review workflow: tags, flags, comments, "reviewed", NLU and routing corrections.
 
 A correction says what a citizen message *should* have been understood as: an intent
 from the domain and entities whose text occurs in the message. Checking both against
@@ -29,6 +29,7 @@ from bot.console.tables import (
 )
 from bot.conversation.transcript import transcript_table
 from bot.privacy import find_personal_data
+from bot.routing.feedback import record_correction
 from bot.settings import PROJECT_ROOT
 
 MAX_TAG_CHARS = 32
@@ -207,26 +208,7 @@ class Review:
         """Records the right intent and entities for one citizen message; returns its seq."""
         if intent not in self.vocabulary.intents:
             raise ReviewError(f"意图“{intent}”不在 domain.yml 中，请从列表中选择。")
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(
-                        transcript_table.c.text,
-                        transcript_table.c.role,
-                        transcript_table.c.data,
-                        conversation_table.c.seq,
-                    )
-                    .join(
-                        conversation_table,
-                        conversation_table.c.conversation_id == transcript_table.c.conversation_id,
-                    )
-                    .where(transcript_table.c.id == transcript_id)
-                )
-            ).first()
-        if row is None:
-            raise ReviewError("消息不存在或已被删除。")
-        if row.role != "citizen":
-            raise ReviewError("只能修正市民消息的意图。")
+        row = await self._citizen_message(transcript_id, "意图")
         text = str(row.text)
         stored = sorted((self._entity(text, e) for e in entities), key=lambda e: e["start"])
         for before, after in itertools.pairwise(stored):
@@ -255,6 +237,50 @@ class Review:
                 statement.on_conflict_do_update(index_elements=["transcript_id"], set_=values)
             )
         return int(row.seq)
+
+    async def correct_routing(
+        self,
+        transcript_id: int,
+        request_type: str | None,
+        department: str | None,
+        user: str,
+    ) -> int:
+        """Records the right request type and/or handling unit of one citizen message (checked
+        against the catalogue by the caller); returns its seq. ``routing export-training``
+        turns it into a training row."""
+        row = await self._citizen_message(transcript_id, "诉求类型和承办单位")
+        await record_correction(
+            self.engine,
+            str(row.text),
+            user,
+            request_type=request_type,
+            department=department,
+            transcript_id=transcript_id,
+        )
+        return int(row.seq)
+
+    async def _citizen_message(self, transcript_id: int, what: str) -> Any:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        transcript_table.c.text,
+                        transcript_table.c.role,
+                        transcript_table.c.data,
+                        conversation_table.c.seq,
+                    )
+                    .join(
+                        conversation_table,
+                        conversation_table.c.conversation_id == transcript_table.c.conversation_id,
+                    )
+                    .where(transcript_table.c.id == transcript_id)
+                )
+            ).first()
+        if row is None:
+            raise ReviewError("消息不存在或已被删除。")
+        if row.role != "citizen":
+            raise ReviewError(f"只能修正市民消息的{what}。")
+        return row
 
     def _entity(self, text: str, entity: EntityInput) -> dict[str, Any]:
         if entity.entity not in self.vocabulary.entities:

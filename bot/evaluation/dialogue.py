@@ -269,7 +269,7 @@ def run_evaluation(
 ) -> int:
     """Starts a stack on free ports (its model trained on the history ``base`` names), sends
     the rows, writes the report to ``out`` and prints the figures; the command's exit code."""
-    from bot.bench.common import free_port
+    from bot.bench.common import local_stack_settings
     from bot.launcher import Stack
     from bot.nlu_history import selected_ids
     from bot.routing.history import LABEL_MAPPING, default_history_files
@@ -286,18 +286,7 @@ def run_evaluation(
     # A fresh folder per run, kept afterwards: its logs explain any reply in the report.
     var_dir = base.var_dir / "eval-dialogue"
     shutil.rmtree(var_dir, ignore_errors=True)
-    rasa_port, workorder_port = free_port(), free_port()
-    settings = base.with_overrides(
-        var_dir=var_dir,
-        gateway_port=free_port(),
-        rasa_port=rasa_port,
-        rasa_url=f"http://127.0.0.1:{rasa_port}",
-        action_port=free_port(),
-        workorder_port=workorder_port,
-        workorder_url=f"http://127.0.0.1:{workorder_port}",
-        rate_limit_messages=1_000_000,
-        kb_preload=True,
-    )
+    settings = local_stack_settings(base, var_dir, rate_limit_messages=1_000_000, kb_preload=True)
     stack = Stack(settings)
     print(f"Starting the assistant for {len(rows)} messages (logs in {settings.var_dir / 'logs'})…")
     stack.start()

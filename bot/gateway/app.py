@@ -67,7 +67,7 @@ from bot.handoff.presence import PresenceStore
 from bot.handoff.service import HandoffService
 from bot.handoff.store import HandoffStore
 from bot.knowledge.runtime import LazyKnowledgeBase
-from bot.routing import load_classifier
+from bot.routing import load_catalogue, load_classifier
 from bot.settings import Settings
 from bot.storage import create_engine, create_tables, open_engine
 from bot.wechat.channel import WeChatChannel
@@ -98,6 +98,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[keys.SETTINGS] = settings
     app[keys.CITIZEN_SOCKETS] = CitizenSockets()
+    app[keys.CLASSIFIER] = WarmClassifier(lambda: load_classifier(settings))
     app.cleanup_ctx.extend(
         (
             core_resources,
@@ -209,6 +210,8 @@ async def console_resources(app: web.Application) -> AsyncIterator[None]:
         Review(engine, project_vocabulary()),
         retention,
         WorkOrderLog(engine, deadline_cards(settings)),
+        app[keys.CLASSIFIER],
+        load_catalogue(settings.routing_catalogue),
     )
     stop = asyncio.Event()
     tasks = [asyncio.create_task(_backfill(index))]
@@ -268,7 +271,9 @@ async def handoff_resources(app: web.Application) -> AsyncIterator[None]:
         # see each other's events.
         digest = hashlib.sha256(settings.sqlalchemy_url.encode()).hexdigest()[:16]
         bus = RedisBus(app[keys.REDIS], f"hotline:handoff:{digest}")
-    classify = WarmClassifier(lambda: load_classifier(settings))
+    classify = app[keys.CLASSIFIER]
+    if settings.kb_preload:  # agents' summaries and assist classify: load before they ask
+        classify.warm()
     suggester = KnowledgeBaseSuggester(app[keys.KNOWLEDGE])
     service = HandoffService(
         config=config,

@@ -19,6 +19,7 @@ from bot.conversation.transcript import TranscriptStore
 from bot.gateway.channels.sockets import CitizenSockets
 from bot.gateway.console.services import ConsoleServices
 from bot.gateway.handoff.live import HandoffWorkspace
+from bot.handoff.classify import WarmClassifier
 from bot.knowledge.runtime import LazyKnowledgeBase
 from bot.settings import Settings
 from bot.wechat.channel import WeChatChannel
@@ -43,3 +44,4 @@ ACCOUNTS = web.AppKey("accounts", Accounts)
 CONSOLE = web.AppKey("console", ConsoleServices)
 HANDOFF = web.AppKey("handoff", HandoffWorkspace)
 KNOWLEDGE = web.AppKey("knowledge", LazyKnowledgeBase)
+CLASSIFIER = web.AppKey("classifier", WarmClassifier)

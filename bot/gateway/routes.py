@@ -80,6 +80,7 @@ def _supervisors(r: web.UrlDispatcher) -> None:
     r.add_post(seq + "/review", conversations.set_review)
     r.add_post(r"/console/messages/{tid:\d+}/correction", corrections.correct_message)
     r.add_post(r"/console/messages/{tid:\d+}/correction/delete", corrections.remove_correction)
+    r.add_post(r"/console/messages/{tid:\d+}/routing-correction", corrections.correct_routing)
     r.add_get("/console/corrections", corrections.corrections_page)
     r.add_get("/console/corrections.yml", corrections.corrections_yaml)
     r.add_get("/console/corrections.csv", corrections.corrections_csv)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from bot.handoff.draft import Draft, build_draft, citizen_statements
 from bot.handoff.feedback import ShownSuggestion, SuggestionLog
 from bot.routing import Classification
+from bot.routing.explain import explain
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class AssistView:
     query: str
     suggestions: tuple[tuple[int, Suggestion], ...]
     classification: dict[str, Any] | None
+    explanation: dict[str, Any] | None  # what the agent reads: see bot.routing.explain
     draft: Draft
     knowledge_available: bool
 
@@ -62,6 +64,7 @@ class AssistView:
                 for suggestion_id, suggestion in self.suggestions
             ],
             "classification": self.classification,
+            "explanation": self.explanation,
             "draft": self.draft.to_json(),
             "knowledge_available": self.knowledge_available,
         }
@@ -104,6 +107,7 @@ class Assistant:
             query=query,
             suggestions=tuple(zip(ids, suggestions, strict=True)),
             classification=classification.to_dict() if classification is not None else None,
+            explanation=explain(classification).to_json() if classification is not None else None,
             draft=build_draft(statements, classification),
             knowledge_available=available,
         )

@@ -8,7 +8,10 @@ gateway's own commands (cancel the queue, leave a message) and the message being
 ``after_engine`` reads Rasa's answer: a request for a human (intent ``ask_human``, the
 action ``action_handoff`` or its custom payload) becomes a place in the queue or, outside
 service hours or with nobody on duty, the offer of a message or a work order; repeated
-misunderstanding (``nlu_fallback`` / ``utter_default``) makes the bot offer a human.
+misunderstanding makes the bot offer a human. A turn is misunderstood when the citizen got
+the "没有完全理解" reply (``utter_default``, or one of Rasa's own fallback actions), not
+when the intent was ``nlu_fallback``: most such turns describe a matter that
+``action_handle_unclear`` answers or takes up as a work order.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from bot.handoff.signal import HANDOFF_ACTION, is_handoff_request
 from bot.handoff.states import InvalidTransition, State
 
 HANDOFF_INTENT = "ask_human"
-FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset(
     {"utter_default", "action_default_fallback", "action_two_stage_fallback"}
 )
@@ -39,9 +41,7 @@ def wants_human(result: TurnResult) -> bool:
 def is_fallback(understanding: Understanding | None) -> bool:
     if understanding is None:
         return False
-    return understanding.intent == FALLBACK_INTENT or any(
-        action in FALLBACK_ACTIONS for action in understanding.actions
-    )
+    return any(action in FALLBACK_ACTIONS for action in understanding.actions)
 
 
 class HandoffGate:

@@ -8,11 +8,17 @@ with their proper route. Type and unit come from the live learned model (trained
 centre's history, ``HOTLINE_HISTORY``) fused with the catalogue; the model is resolved once
 per process (a promotion takes effect at the next start), and loading takes seconds, so one
 instance per process is shared.
+
+Loading includes the sentence-embedding model, which the learned model first touches when it
+classifies: 20 s and more on a busy 2-core machine, longer than a citizen's turn may take. So
+``load_classifier`` returns the classifier ready to answer at once, and the processes that
+classify load it at start-up (``actions/server.py``, the gateway for agents).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -67,12 +73,24 @@ def _classifier_for(catalogue_path: Path, model_path: Path) -> RequestClassifier
     return RequestClassifier(catalogue, model=model)
 
 
+# One loading at a time: a turn that classifies while the start-up loading runs waits for
+# it and then finds everything loaded, instead of loading (or training) a second copy.
+_loading = threading.Lock()
+# Touches every part that loads on first use (the embedding model, jieba, the places).
+_WARM_UP_TEXT = "历下区泉城路123号附近的路灯坏了，晚上一片漆黑"
+
+
 @lru_cache(maxsize=4)
 def load_classifier(settings: Settings | None = None) -> RequestClassifier:
     """The process-wide classifier: the configured catalogue and the live routing model
-    (trained first if its inputs changed since the last training)."""
-    settings = settings or Settings.from_env()
-    return _classifier_for(settings.routing_catalogue.resolve(), ensure_live_model(settings))
+    (trained first if its inputs changed since the last training, as ``python -m bot
+    train`` does), ready to classify without further loading."""
+    with _loading:
+        settings = settings or Settings.from_env()
+        model = ensure_live_model(settings)
+        classifier = _classifier_for(settings.routing_catalogue.resolve(), model)
+        classifier.classify(_WARM_UP_TEXT)
+        return classifier
 
 
 def classify(text: str, settings: Settings | None = None) -> Classification:

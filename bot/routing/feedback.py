@@ -7,14 +7,16 @@ training):
   (``nlu_correction``); a routing correction (``routing_correction``, written with
   :func:`record_correction`) says which request type and handling unit it should have had;
 - closed work orders: the unit that finally handled an order, after any 退单 and 改派, is the
-  right unit for its description, whatever the assistant first predicted. Orders the citizen
-  asked to keep confidential are left out, and personal data is masked in every row.
+  right unit for its description, whatever the assistant first predicted. It comes from the
+  platform's status webhooks the gateway records, so it works against any 12345 platform.
+  Personal data is masked in every row.
 """
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,9 +29,7 @@ from bot.routing.catalogue import load_catalogue
 from bot.routing.evaluation import LabelMapping
 from bot.routing.history import LABEL_MAPPING, Labels, write_rows
 from bot.settings import Settings
-from bot.storage import create_engine, metadata, open_engine
-
-logger = logging.getLogger(__name__)
+from bot.storage import create_engine, metadata
 
 routing_correction_table = Table(
     "routing_correction",
@@ -70,6 +70,39 @@ async def record_correction(
         )
 
 
+@dataclass(frozen=True)
+class RoutingCorrection:
+    request_type: str | None
+    department: str | None  # a catalogue department id
+    corrected_by: str
+    corrected_at: datetime
+
+
+async def corrections_of(
+    engine: AsyncEngine, transcript_ids: Collection[int]
+) -> dict[int, RoutingCorrection]:
+    """The newest verdict per message, so the conversation view shows what was decided."""
+    if not transcript_ids:
+        return {}
+    r = routing_correction_table.c
+    async with engine.connect() as conn:
+        if not await conn.run_sync(
+            lambda sync: inspect(sync).has_table(routing_correction_table.name)
+        ):
+            return {}
+        found = await conn.execute(
+            select(r.transcript_id, r.request_type, r.department, r.corrected_by, r.corrected_at)
+            .where(r.transcript_id.in_(list(transcript_ids)))
+            .order_by(r.id)
+        )
+        return {
+            int(row.transcript_id): RoutingCorrection(
+                row.request_type, row.department, row.corrected_by, row.corrected_at
+            )
+            for row in found.all()
+        }
+
+
 async def correction_rows(engine: AsyncEngine) -> list[dict[str, Any]]:
     """One row per corrected message: the newest intent, type and unit given for its text."""
     merged: dict[str, dict[str, Any]] = {}
@@ -99,55 +132,72 @@ async def correction_rows(engine: AsyncEngine) -> list[dict[str, Any]]:
 
 
 async def closed_order_rows(engine: AsyncEngine, labels: Labels) -> list[dict[str, Any]]:
-    """Closed orders with the unit that finally handled them, as a catalogue id."""
-    from bot.workorder_service.store import orders
+    """Closed orders with the unit that finally handled them, as a catalogue id.
+
+    Read from what any 12345 platform tells the gateway, never from a platform's tables: the
+    status webhooks the console records (``workorder_event_log``, folded in order, so the
+    unit after 退单 and 改派 wins and a rework after a bad rating reopens the order) and the
+    conversation that filed the order. Its longest citizen message stands for the matter:
+    answers to the intake's questions (name, phone, 是的) are short. Conversations already
+    anonymised by retention are left out.
+    """
+    from bot.console.tables import conversation_table as conversation
+    from bot.console.workorders import event_log
+    from bot.conversation.transcript import transcript_table as transcript
 
     async with engine.connect() as conn:
-        if not await conn.run_sync(lambda sync: inspect(sync).has_table(orders.name)):
+        tables = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        if not {event_log.name, conversation.name, transcript.name} <= tables:
             return []
-        o = orders.c
-        found = await conn.execute(
-            select(o.request, o.department, o.confidential).where(o.status == "closed")
+        e = event_log.c
+        events = await conn.execute(
+            select(e.order_no, e.status, e.department, e.request_type).order_by(
+                e.order_no, e.at, e.received_at
+            )
         )
-        rows: list[dict[str, Any]] = []
-        for request, department, confidential in found.all():
-            content = (request or {}).get("content") if isinstance(request, dict) else None
-            if confidential or not isinstance(content, str) or not content.strip():
-                continue
-            row: dict[str, Any] = {"message": mask_personal_data(content), "source": "workorder"}
-            unit = labels.department(department)
-            if unit:
-                row["department"] = unit
-            kind = request.get("request_type")
-            if isinstance(kind, str) and labels.type_group(kind):
-                row["request_type"] = kind
-            if len(row) > 2:
-                rows.append(row)
-        return rows
-
-
-def _workorder_engine(settings: Settings) -> AsyncEngine | None:
-    url = settings.workorder_database_url or settings.database_url
-    path = settings.var_dir / "workorders.db"
-    if not url and not path.exists():
-        return None
-    return open_engine(url, path)
+        latest: dict[str, tuple[str, str, str]] = {}
+        for order_no, status, department, kind in events.all():
+            known_kind = latest.get(order_no, ("", "", ""))[2]
+            latest[order_no] = (status, department, kind or known_kind)
+        closed = {
+            no: (unit, kind) for no, (status, unit, kind) in latest.items() if status == "closed"
+        }
+        if not closed:
+            return []
+        said = await conn.execute(
+            select(conversation.c.workorder_no, transcript.c.text)
+            .join(transcript, transcript.c.conversation_id == conversation.c.conversation_id)
+            .where(
+                conversation.c.workorder_no.in_(closed),
+                conversation.c.anonymised.is_(False),
+                transcript.c.role == "citizen",
+            )
+        )
+        described: dict[str, str] = {}
+        for order_no, text in said.all():
+            if len(text or "") > len(described.get(order_no, "")):
+                described[order_no] = text
+    rows: list[dict[str, Any]] = []
+    for order_no, text in sorted(described.items()):
+        department, kind = closed[order_no]
+        row: dict[str, Any] = {"message": mask_personal_data(text), "source": "workorder"}
+        unit = labels.department(department)
+        if unit:
+            row["department"] = unit
+        if kind and labels.type_group(kind):
+            row["request_type"] = kind
+        if len(row) > 2:
+            rows.append(row)
+    return rows
 
 
 async def export_training(settings: Settings, out: Path) -> Counter[str]:
     """Writes every field row to ``out`` (JSONL) and returns the count per source."""
     labels = Labels(LabelMapping.load(LABEL_MAPPING), load_catalogue(settings.routing_catalogue))
-    rows: list[dict[str, Any]] = []
     engine = create_engine(settings)
     try:
-        rows.extend(await correction_rows(engine))
+        rows = await correction_rows(engine) + await closed_order_rows(engine, labels)
     finally:
         await engine.dispose()
-    orders_engine = _workorder_engine(settings)
-    if orders_engine is not None:
-        try:
-            rows.extend(await closed_order_rows(orders_engine, labels))
-        finally:
-            await orders_engine.dispose()
     write_rows(out, rows)
     return Counter(str(row["source"]) for row in rows)

@@ -211,3 +211,43 @@ async def test_script_in_a_citizen_message_never_runs(
         assert await page.evaluate("window.__pwned === undefined")
         assert await page.locator("#transcript img, .chat-log img").count() == 0
     assert problems == []
+
+
+async def test_agent_sees_why_a_unit_is_proposed(
+    assisted: Harness, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    """The explanation is plain Chinese an agent can check: similar past cases and where they
+    went, the catalogue matter, how sure the model is; no ids, scores or JSON."""
+    problems: list[str] = []
+    agent = await open_page(browser, contexts, assisted.base + "/agent/", problems)
+    await log_in_as_agent(agent, "agent1")
+    asr = {"Authorization": "Bearer asr-secret-token"}
+    async with aiohttp.ClientSession() as http:
+        for path, body in (
+            ("/api/v1/asr/calls", {"call_id": "pbx-7", "agent": "agent1", "caller": "13912345678"}),
+            (
+                "/api/v1/asr/calls/pbx-7/segments",
+                {
+                    "speaker": "caller",
+                    "text": "我家小区门口的路灯坏了一个月了，晚上很黑，希望尽快修理",
+                },
+            ),
+        ):
+            async with http.post(assisted.base + path, json=body, headers=asr) as response:
+                assert response.status in (200, 201), await response.text()
+
+    explanation = agent.locator("#classification")
+    # The first classification loads the model and the word lists: seconds on a busy machine.
+    await expect(explanation.locator("dd").nth(1)).to_contain_text(
+        "济南市城市管理局", timeout=90_000
+    )
+    await expect(explanation.locator("dt").first).to_have_text("诉求类型")
+    await expect(explanation).to_contain_text("路灯不亮、路灯损坏")
+    await expect(explanation).to_contain_text(re.compile("把握(很大|较大|一般|较小)"))
+    cases = explanation.locator(".cases li")
+    assert await cases.count() >= 1
+    await expect(cases.first.locator(".outcome")).to_contain_text(re.compile("相似）$"))
+    shown = await explanation.inner_text()
+    for raw in ("urban_management", "{", "confidence", "0."):
+        assert raw not in shown, raw
+    assert problems == []

@@ -113,7 +113,11 @@ def test_wait_texts() -> None:
 
 
 def test_fallback_and_handoff_detection() -> None:
-    assert is_fallback(Understanding(intent="nlu_fallback"))
+    assert is_fallback(Understanding(intent="nlu_fallback", actions=("utter_default",)))
+    # unsure of the intent, but the matter was taken up: not a misunderstanding
+    assert not is_fallback(
+        Understanding(intent="nlu_fallback", actions=("action_handle_unclear", "workorder_form"))
+    )
     assert is_fallback(Understanding(intent="inform", actions=("action_default_fallback",)))
     assert not is_fallback(Understanding(intent="greet", actions=("utter_greet",)))
     assert wants_human(TurnResult((), understanding=Understanding(intent="ask_human")))

@@ -131,3 +131,12 @@ class Conversation:
 
     def buttons(self) -> list[str]:
         return [b["title"] for message in self.said for b in message.get("buttons") or []]
+
+
+# What only agents may see of a classification: its reasoning, cue words and confidences.
+AGENT_ONLY = re.compile(r"派单依据|置信度|学习模型|关键词|提示语|命中|典型事项|职责|\d\.\d")
+
+
+def assert_plain(text: str) -> None:
+    """The citizen reads the type and the unit, never why the classifier chose them."""
+    assert not AGENT_ONLY.search(text), text

@@ -19,7 +19,9 @@ from bot.workorders.dialogue.answers import (
     read_number,
     read_phone,
     read_rating,
+    read_request_type,
     read_ticket_ref,
+    read_unit,
 )
 from bot.workorders.dialogue.intake import (
     address_from,
@@ -28,6 +30,7 @@ from bot.workorders.dialogue.intake import (
     first_supplement,
     location_spans,
 )
+from bot.workorders.dialogue.summary import STAFF_CHOOSE, UnitOption
 from bot.workorders.models import Rating
 from tests.dialogue.conversation import entities_in
 
@@ -204,6 +207,10 @@ CANDIDATES = ["GD2026112900007"]
         ("修改是否同意联系", Decision(Choice.MODIFY, "consent_contact")),
         ("修改是否保密", Decision(Choice.MODIFY, "confidential")),
         ("改一下诉求内容", Decision(Choice.MODIFY, "matter")),
+        ("修改诉求类型", Decision(Choice.MODIFY, "request_type")),
+        ("类型不对", Decision(Choice.MODIFY, "request_type")),
+        ("修改承办单位", Decision(Choice.MODIFY, "department")),
+        ("部门派错了", Decision(Choice.MODIFY, "department")),
         ("并入工单GD2026112900007", Decision(Choice.MERGE, "GD2026112900007")),
         ("合并吧", Decision(Choice.MERGE, "GD2026112900007")),
     ],
@@ -245,3 +252,25 @@ def test_supplements_and_comments_in_the_first_message() -> None:
     assert first_supplement("我要补充情况") is None
     assert first_comment("GD2026112900012 不满意，路灯还是不亮") == "不满意，路灯还是不亮"
     assert first_comment("不满意") is None
+
+
+def test_choosing_the_type_at_the_summary() -> None:
+    assert read_request_type("举报", "投诉") == "举报"
+    assert read_request_type("不是投诉，是举报", "投诉") == "举报"
+    assert read_request_type("我也不确定", "投诉") == "投诉"  # the prediction stands
+    with pytest.raises(Unclear, match="咨询、求助、投诉、举报、建议、表扬"):
+        read_request_type("确认提交", "投诉")
+
+
+def test_choosing_the_unit_at_the_summary() -> None:
+    units = (
+        UnitOption("济南市城市管理局（市综合行政执法局）", "城管局"),
+        UnitOption("济南市生态环境局", "生态环境局"),
+    )
+    assert read_unit("济南市生态环境局", units) == "济南市生态环境局"
+    assert read_unit("给城管局吧", units) == "济南市城市管理局（市综合行政执法局）"
+    assert read_unit("城市管理局", units) == "济南市城市管理局（市综合行政执法局）"
+    assert read_unit(STAFF_CHOOSE, units) == ""
+    assert read_unit("不知道，你们判断吧", units) == ""
+    with pytest.raises(Unclear, match="工作人员判断"):
+        read_unit("教育局", units)  # never a unit that was not offered

@@ -96,3 +96,12 @@ async def test_small_talk_heard_in_a_described_matter(unsure_knowledge: None) ->
     conv.user("谢谢，再见", "goodbye")
     assert await conv.run(ActionSmallTalk()) == []
     assert conv.said[0]["response"] == "utter_goodbye"
+
+
+async def test_a_complaint_heard_as_a_merge_request_is_taken_up(unsure_knowledge: None) -> None:
+    conv = Conversation("web-merge-heard")
+    conv.user(COMPLAINT + "希望和邻居们反映的一并处理。", "merge_request")
+    assert followup(await conv.run(ActionSmallTalk())) == "workorder_form"
+    conv.user("能把我的工单合并一下吗", "merge_request")
+    assert followup(await conv.run(ActionSmallTalk())) is None
+    assert conv.said[-1]["response"] == "utter_merge_without_request"

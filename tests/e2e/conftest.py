@@ -6,40 +6,25 @@ defaults (SQLite, in-memory locks) and one scaled out on the real PostgreSQL and
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.bench.common import local_stack_settings
 from bot.launcher import Stack
 from bot.settings import Settings
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def stack_settings(var_dir: Path, **overrides: object) -> Settings:
-    rasa_port = free_port()
-    workorder_port = free_port()
     defaults: dict[str, object] = {
-        "var_dir": var_dir,
-        "gateway_port": free_port(),
-        "rasa_port": rasa_port,
-        "rasa_url": f"http://127.0.0.1:{rasa_port}",
-        "action_port": free_port(),
-        "workorder_port": workorder_port,
-        "workorder_url": f"http://127.0.0.1:{workorder_port}",
         "rasa_token": uuid.uuid4().hex,
         "database_url": None,
         "redis_url": None,
         "kb_preload": True,
     }
-    return Settings.from_env().with_overrides(**{**defaults, **overrides})
+    return local_stack_settings(Settings.from_env(), var_dir, **{**defaults, **overrides})
 
 
 @pytest.fixture(scope="session")

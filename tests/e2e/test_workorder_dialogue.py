@@ -15,6 +15,7 @@ import pytest
 
 from bot.launcher import Stack
 from bot.workorder_service.auth import Kind, issue_token
+from tests.dialogue.conversation import AGENT_ONLY
 from tests.e2e.chat import WebChat
 
 pytestmark = pytest.mark.e2e
@@ -62,6 +63,8 @@ async def test_a_complaint_becomes_a_work_order_that_the_citizen_can_follow(
             "我要投诉，历下区泉城路123号附近的烧烤店油烟太大，天天熏得没法开窗"
         )
         assert "电话" in text, text  # the matter and the place were taken from the message
+        assert "“投诉”类" in text and "城市管理局" in text, text  # predicted, said plainly
+        assert not AGENT_ONLY.search(text), text
         text, _ = await citizen.say("138123")
         assert "11 位" in text, text
         text, buttons = await citizen.say("13812345678")
@@ -74,8 +77,14 @@ async def test_a_complaint_becomes_a_work_order_that_the_citizen_can_follow(
         assert "保密" in text, text
         summary, buttons = await citizen.say("不需要保密")
         assert "诉求类型：投诉" in summary and "城市管理局" in summary, summary
-        assert "派单依据" in summary and "地点：历下区泉城路123号附近" in summary, summary
+        assert "地点：历下区泉城路123号附近" in summary, summary
+        assert not AGENT_ONLY.search(summary), summary  # no reasoning, cues or confidences
         assert buttons[0] == "确认提交" and "修改" in buttons, buttons
+        # the citizen may change the predicted type (and the unit) before submitting
+        text, buttons = await citizen.say("修改诉求类型")
+        assert buttons == ["咨询", "求助", "投诉", "举报", "建议", "表扬"], text
+        summary, buttons = await citizen.say("举报")
+        assert "诉求类型：举报" in summary and buttons[0] == "确认提交", summary
 
         accepted, _ = await citizen.say("确认提交")
         found = NUMBER.search(accepted)

@@ -1,19 +1,52 @@
-"""Field corrections and finally handling units become training rows ``routing train`` takes."""
+"""Field corrections and finally handling units become training rows ``routing train`` takes.
+
+The finally handling unit comes from the work-order events the gateway records (its status
+webhooks), so the export works against any 12345 platform, not only the reference service.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.__main__ import main
-from bot.console.tables import nlu_correction_table
+from bot.console.tables import conversation_table, nlu_correction_table
+from bot.console.workorders import event_log
+from bot.conversation.transcript import transcript_table
 from bot.routing.feedback import record_correction
-from bot.storage import create_engine, create_tables, open_engine
-from bot.workorder_service.store import metadata as workorder_metadata
-from bot.workorder_service.store import orders
+from bot.storage import create_engine, create_tables
 from tests.routing.learned_fixtures import tiny_settings
+
+
+def _conversation(
+    conversation_id: str, order_no: str, anonymised: bool = False
+) -> dict[str, object]:
+    now = datetime.now(UTC)
+    return {
+        "conversation_id": conversation_id,
+        "channel": "webchat",
+        "started_at": now,
+        "started_day": now.date(),
+        "last_at": now,
+        "workorder_no": order_no,
+        "anonymised": anonymised,
+    }
+
+
+def _event(order_no: str, n: int, action: str, status: str, unit: str) -> dict[str, object]:
+    at = datetime(2025, 3, 1, 9, tzinfo=UTC) + timedelta(hours=n)
+    return {
+        "event_id": f"{order_no}-{n}",
+        "order_no": order_no,
+        "action": action,
+        "status": status,
+        "department": unit,
+        "request_type": "投诉" if n == 0 else "",  # only the first event names the type
+        "at": at,
+        "received_at": at,
+    }
 
 
 async def _seed(tmp_path: Path) -> None:
@@ -37,28 +70,52 @@ async def _seed(tmp_path: Path) -> None:
         engine, "暖气不热，我的电话13812345678", "王主管", request_type="投诉", department="heating"
     )
     await record_correction(engine, "建议公积金线上提取", "王主管", request_type="建议")
-    await engine.dispose()
-    orders_engine = open_engine(None, settings.var_dir / "workorders.db")
-    async with orders_engine.begin() as conn:
-        await conn.run_sync(workorder_metadata.create_all)
-        for number, status, unit, confidential in (
-            # Sent first to the 热力公司, returned (退单) and reassigned (改派): the unit at close counts.
-            ("W1", "closed", "济南市城市管理局", False),
-            ("W2", "handling", "济南市城市管理局", False),  # not closed: not yet known
-            ("W3", "closed", "济南市城市管理局", True),  # the citizen asked for confidentiality
-        ):
+    # The platform's status webhooks as the gateway recorded them; no platform table is read.
+    heating, city = "济南市热力有限公司", "济南市城市管理局"
+    events = [
+        # Sent first to the 热力公司, returned (退单) and reassigned (改派): the unit at close counts.
+        _event("W1", 0, "dispatch", "dispatched", heating),
+        _event("W1", 1, "return", "returned", heating),
+        _event("W1", 2, "reassign", "dispatched", city),
+        _event("W1", 3, "close", "closed", city),
+        _event("W2", 0, "dispatch", "handling", city),  # not closed: not yet known
+        # Closed, then rated 不满意: back to 已派单 for rework, so not closed any more.
+        _event("W3", 0, "close", "closed", city),
+        _event("W3", 1, "rate", "dispatched", city),
+        _event("W4", 0, "close", "closed", city),  # its conversation was anonymised
+    ]
+    said = {
+        "c1": ("W1", False, ["你好", "路口流动摊贩占道经营，我电话13912345678", "是的"]),
+        "c2": ("W2", False, ["小区门口流动摊贩占道经营"]),
+        "c3": ("W3", False, ["夜市摊贩占道经营"]),
+        "c4": ("W4", True, ["早市摊贩占道经营"]),
+    }
+    async with engine.begin() as conn:
+        await conn.execute(event_log.insert(), events)
+        for cid, (order_no, anonymised, texts) in said.items():
             await conn.execute(
-                orders.insert().values(
-                    order_no=number,
-                    request={"content": "路口流动摊贩占道经营", "request_type": "投诉"},
-                    status=status,
-                    department=unit,
-                    confidential=confidential,
-                    accepted_at=now,
-                    updated_at=now,
+                conversation_table.insert().values(**_conversation(cid, order_no, anonymised))
+            )
+            for text in texts:
+                await conn.execute(
+                    transcript_table.insert().values(
+                        conversation_id=cid,
+                        channel="webchat",
+                        role="citizen",
+                        text=text,
+                        created_at=now,
+                    )
+                )
+            await conn.execute(
+                transcript_table.insert().values(
+                    conversation_id=cid,
+                    channel="webchat",
+                    role="bot",
+                    text=f"您的诉求已受理，工单号{order_no}。这条很长的回复不是市民说的话，不应成为训练文本。",
+                    created_at=now,
                 )
             )
-    await orders_engine.dispose()
+    await engine.dispose()
 
 
 def test_export_training_rows(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -77,7 +134,7 @@ def test_export_training_rows(tmp_path: Path, monkeypatch, capsys) -> None:
         "source": "correction",
     }
     assert order == {
-        "message": "路口流动摊贩占道经营",
+        "message": "路口流动摊贩占道经营，我电话139****5678",
         "source": "workorder",
         "department": "urban_management",
         "request_type": "投诉",

@@ -9,6 +9,7 @@ never runs.
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import socket
 from collections.abc import AsyncIterator
@@ -168,8 +169,8 @@ async def test_review_correct_export_and_rasa_validates(
     assert "未能识别（nlu_fallback）" in await turn.locator(".intent").inner_text()
     await _assert_no_personal_data(page)
 
-    await turn.locator("summary").click()
-    form = turn.locator("form.correction-form")
+    await turn.locator("details.correct-intent > summary").click()
+    form = turn.locator("details.correct-intent form")
     await form.locator("select[name=intent]").select_option("complain")
     await form.locator("select[name=entity_0]").select_option("location")
     await form.locator("input[name=entity_text_0]").fill("经十路")
@@ -252,3 +253,26 @@ async def test_citizen_markup_never_runs(page: Page, server: Server) -> None:
     assert await page.evaluate("typeof window.__xss") == "undefined"
     assert await page.locator("li.turn img").count() == 0
     assert dialogs == []
+
+
+async def test_model_panel_and_routing_explanation(page: Page, server: Server) -> None:
+    """The live routing model with its training data and scores, and for a citizen turn that
+    states a matter the same explanation agents see, in Chinese and masked."""
+    await _login(page, server, "zhangsan", "/console/metrics")
+    panel = page.locator("#routing-model")
+    await panel.scroll_into_view_if_needed()
+    shown = await panel.inner_text()
+    assert "当前分派模型" in shown and "北京时间" in shown and "派单目录典型事项" in shown
+    assert re.search(r"合计 \d+ 条", shown)
+    assert re.search(r"训练时间\s*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d（北京时间）", shown)
+
+    # Loaded once for the process (agents' workspace does the same when they connect).
+    await asyncio.to_thread(server.app[keys.CLASSIFIER], "路灯坏了")
+    await page.goto(server.url + "/console/conversations")
+    await page.locator("#conversation-list td.message a", has_text="经十路").click()
+    await page.wait_for_url("**/console/conversations/*")
+    explanation = page.locator("li.turn.citizen .explanation").first
+    text = await explanation.inner_text()
+    assert "承办单位" in text and "济南市城市管理局" in text and "路灯不亮、路灯损坏" in text
+    assert "相似的历史诉求" in text and "urban_management" not in text
+    await _assert_no_personal_data(page)

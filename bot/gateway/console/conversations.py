@@ -34,8 +34,11 @@ from bot.gateway.console.common import (
     wants_unmask,
 )
 from bot.gateway.console.query import filter_query, parse_filters, parse_int
+from bot.gateway.console.routing import explanations
 from bot.gateway.pages import render
 from bot.privacy import mask_personal_data
+from bot.routing import REQUEST_TYPES
+from bot.routing.feedback import corrections_of
 
 ENTITY_ROWS = 3
 
@@ -136,6 +139,7 @@ async def detail_response(
         await audit(request, "personal_data.unmask", str(seq), {"view": "conversation"})
     shown = detail if unmask else detail.masked()
     vocabulary = services.review.vocabulary
+    explained, explain_note = await explanations(services, detail)
     return render(
         "console/conversation.html",
         context(
@@ -146,6 +150,12 @@ async def detail_response(
             intents=vocabulary.intents,
             entities=vocabulary.entities,
             entity_rows=ENTITY_ROWS,
+            explained=explained,
+            explain_note=explain_note,
+            routing_corrections=await corrections_of(services.engine, [t.id for t in detail.turns]),
+            request_types=REQUEST_TYPES,
+            units=[(d.id, d.name) for d in services.catalogue.departments],
+            unit_names={d.id: d.short_name for d in services.catalogue.departments},
             error=error,
         ),
         status=status,

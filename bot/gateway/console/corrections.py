@@ -1,5 +1,6 @@
-"""NLU corrections: a supervisor fixes what the assistant understood, then exports them
-as Rasa training data (YAML) or a table (CSV)."""
+"""Corrections: a supervisor fixes what the assistant understood (intent and entities,
+exported as Rasa training data or CSV) and how it would route a message (request type and
+handling unit, which ``routing export-training`` turns into training rows)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from bot.gateway.console.common import (
 from bot.gateway.console.conversations import ENTITY_ROWS, back_to, detail_response
 from bot.gateway.console.query import parse_int
 from bot.gateway.pages import render
+from bot.routing import REQUEST_TYPES
 
 
 @require_permission(REVIEW)
@@ -51,6 +53,40 @@ async def correct_message(request: web.Request) -> web.StreamResponse:
         "review.correct",
         str(transcript_id),
         {"intent": form.get("intent", ""), "entities": [e.entity for e in entities]},
+    )
+    return back_to(seq, f"#turn-{transcript_id}")
+
+
+@require_permission(REVIEW)
+async def correct_routing(request: web.Request) -> web.StreamResponse:
+    transcript_id = int(request.match_info["tid"])
+    form = await form_fields(request)
+    services = console_services(request)
+    seq = parse_int(form.get("seq"), 1, 2**62) or 0
+    kind = form.get("request_type", "").strip() or None
+    unit = form.get("department", "").strip() or None
+    error = None
+    if kind is not None and kind not in REQUEST_TYPES:
+        error = "请从列表中选择诉求类型。"
+    elif unit is not None and unit not in {d.id for d in services.catalogue.departments}:
+        error = "请从列表中选择派单目录中的承办单位。"
+    elif kind is None and unit is None:
+        error = "请至少选择正确的诉求类型或承办单位。"
+    try:
+        if error:
+            raise ReviewError(error)
+        seq = await services.review.correct_routing(
+            transcript_id, kind, unit, current_user(request).username
+        )
+    except ReviewError as exc:
+        if seq:
+            return await detail_response(request, seq, error=str(exc), status=400)
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    await audit(
+        request,
+        "review.correct_routing",
+        str(transcript_id),
+        {"request_type": kind, "department": unit},
     )
     return back_to(seq, f"#turn-{transcript_id}")
 

@@ -1,4 +1,5 @@
-"""Service metrics for a period: the page with its charts, and each chart as CSV."""
+"""Service metrics for a period: the page with its charts, and each chart as CSV; and the
+live routing model, whose scores say how far its proposals can be trusted."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from bot.console import charts
 from bot.console.export import csv_text
 from bot.console.labels import intent_label
 from bot.console.metrics import Dashboard, dashboard, default_period
+from bot.gateway import keys
 from bot.gateway.auth import audit, require_permission
 from bot.gateway.console.common import EXPORT, attachment, console_services, context, wants_unmask
 from bot.gateway.console.query import parse_date
+from bot.gateway.console.routing import model_panel
 from bot.gateway.pages import render
 from bot.privacy import mask_personal_data
+from bot.routing import live_model_info
 
 
 def _period(request: web.Request) -> tuple[date, date]:
@@ -63,6 +67,7 @@ async def metrics_page(request: web.Request) -> web.StreamResponse:
             wo_status_chart=_bars(wo.by_status) if wo else None,
             wo_satisfaction_chart=_bars(wo.satisfaction) if wo else None,
             unmasked=unmask,
+            model=model_panel(live_model_info(request.app[keys.SETTINGS])),
         ),
     )
 

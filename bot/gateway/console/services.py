@@ -14,6 +14,8 @@ from bot.console.index import ConversationIndex
 from bot.console.retention import Retention
 from bot.console.review import Review
 from bot.console.workorders import WorkOrderLog
+from bot.handoff.classify import WarmClassifier
+from bot.routing import Catalogue
 
 
 @dataclass(frozen=True)
@@ -23,3 +25,5 @@ class ConsoleServices:
     review: Review
     retention: Retention
     workorders: WorkOrderLog
+    classify: WarmClassifier  # shared with the agent workspace: the model is loaded once
+    catalogue: Catalogue  # the units a supervisor may choose when correcting the routing

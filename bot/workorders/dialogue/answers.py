@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.routing import REQUEST_TYPES
+from bot.workorders.dialogue.summary import STAFF_CHOOSE, UnitOption
 from bot.workorders.models import Rating
 from bot.workorders.numbers import find_number
 from bot.workorders.phone import InvalidPhone, validate_phone
@@ -290,14 +292,22 @@ class Decision:
         return cls(Choice(choice), target)
 
 
+# What the citizen may change at the summary besides the form's answers: chosen from
+# buttons (``read_request_type``, ``read_unit``) rather than asked again.
+CHOSEN_TYPE = "request_type"
+CHOSEN_UNIT = "department"
+
 # The form's fields, with the words a citizen uses for them; checked in this order, so
-# that 联系电话 means the phone and not the consent to be contacted.
+# that 联系电话 means the phone and not the consent to be contacted, and 诉求类型 the type
+# and not the matter.
 FIELD_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("phone_number", ("电话", "手机", "号码", "联系方式")),
     ("location", ("地点", "地址", "位置", "地方", "在哪")),
     ("citizen_name", ("称呼", "姓名", "名字", "怎么称呼")),
     ("confidential", ("保密", "匿名")),
     ("consent_contact", ("联系", "回访", "同意")),
+    (CHOSEN_TYPE, ("类型", "类别", "分类")),
+    (CHOSEN_UNIT, ("承办", "单位", "部门", "派单", "派给")),
     ("matter", ("诉求", "内容", "问题", "事情", "描述", "情况", "经过")),
 )
 
@@ -340,3 +350,35 @@ def read_decision(text: str, candidates: Sequence[str]) -> Decision:
     if _SUBMIT.search(words):
         return Decision(Choice.SUBMIT)
     raise Unclear("请选择：确认提交、修改或取消。")
+
+
+_NOT_SURE = re.compile(r"不确定|不知道|不清楚|说不好|不好说|随便|都行|都可以|你们(?:定|看|判断)")
+_STAFF = re.compile(r"工作人员|人工|热线")
+
+
+def read_request_type(text: str, predicted: str) -> str:
+    """The type the citizen picks; "不确定" keeps the ``predicted`` one. Of several types
+    named ("不是投诉，是举报") the last counts."""
+    words = compact(text)
+    named = [(words.rfind(kind), kind) for kind in REQUEST_TYPES if kind in words]
+    if named:
+        return max(named)[1]
+    if _NOT_SURE.search(words):
+        return predicted
+    raise Unclear(f"请从{'、'.join(REQUEST_TYPES)}中选择一项。")
+
+
+def read_unit(text: str, units: Sequence[UnitOption]) -> str:
+    """The unit the citizen picks from those offered, by full or short name; "" leaves it
+    to the hotline staff ("不确定，由工作人员判断")."""
+    words = compact(text)
+    if words == compact(STAFF_CHOOSE) or _NOT_SURE.search(words) or _STAFF.search(words):
+        return ""
+    for unit in units:
+        name, short = compact(unit.name), compact(unit.short_name)
+        if words == name or (short and short in words) or (len(words) >= 3 and words in name):
+            return unit.name
+    raise Unclear(
+        "请从列出的单位中选择一个；不确定的话，请选择“不确定，由工作人员判断”，"
+        "热线工作人员会为您派给合适的单位。"
+    )

@@ -1,14 +1,20 @@
 """What the citizen reads before and after a request is filed: the summary to confirm,
-the predicted type and handling unit with the reason, the merge offer, lists of orders.
+the predicted type and handling unit (which the citizen may change), the merge offer,
+lists of orders.
+
+Citizens see the type and the unit in plain words, never the classifier's reasoning, cue
+words or confidences (those are for agents, see ``bot.routing.answer``). An unsure
+prediction is not passed off as a decision: an unsure type is asked, an unsure unit is left
+to the hotline staff to dispatch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from bot.routing import Classification
+from bot.routing import REQUEST_TYPES, Classification
 from bot.workorders.desk import StatusReport
 from bot.workorders.models import MergeCandidate
 
@@ -17,6 +23,20 @@ from bot.workorders.models import MergeCandidate
 TYPE_TRUST = 0.5
 MAX_LISTED = 5
 MAX_SHOWN_MATTER = 200
+# How many units the citizen is offered to choose from at the summary.
+MAX_UNITS = 3
+STAFF_CHOOSE = "不确定，由工作人员判断"
+STAFF_DISPATCH = "由12345热线工作人员判断后派单"
+TYPE_QUESTION = "请问您这件事属于哪一类诉求？请选择一项："
+UNIT_QUESTION = "请选择承办单位；不确定的话，可以交给热线工作人员判断："
+
+
+@dataclass(frozen=True)
+class UnitOption:
+    """A handling unit the citizen may choose at the summary."""
+
+    name: str
+    short_name: str
 
 
 @dataclass(frozen=True)
@@ -25,15 +45,19 @@ class Routing:
 
     request_type: str
     type_confidence: float
-    department: str  # the handling unit's full name; "" when the hotline dispatches by hand
+    # The handling unit's full name; "" when the hotline staff dispatch by hand (nothing
+    # routed, the classifier unsure, or the citizen left it to them).
+    department: str
     department_confidence: float
     district: str
-    reason: str
     needs_place: bool
     warning: str  # an emergency or out-of-scope route the citizen must hear
     # The catalogue department whose remit the matter is (a 属地 matter is handled by the
-    # district under its guidance): what evaluations compare with labelled history.
+    # district under its guidance): the prediction evaluations compare with labelled history.
     department_id: str = ""
+    # Neither the citizen nor the classifier is sure of the type: the citizen is asked.
+    type_unsure: bool = False
+    units: tuple[UnitOption, ...] = ()  # what the citizen may choose from, best first
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,11 +70,26 @@ class Routing:
             department=str(data.get("department", "")),
             department_confidence=float(data.get("department_confidence", 0.0)),
             district=str(data.get("district", "")),
-            reason=str(data.get("reason", "")),
             needs_place=bool(data.get("needs_place", False)),
             warning=str(data.get("warning", "")),
             department_id=str(data.get("department_id", "")),
+            type_unsure=bool(data.get("type_unsure", False)),
+            units=tuple(
+                UnitOption(str(unit.get("name", "")), str(unit.get("short_name", "")))
+                for unit in data.get("units") or []
+                if isinstance(unit, dict)
+            ),
         )
+
+    def chosen(self, request_type: str | None, department: str | None) -> Routing:
+        """The routing with the citizen's choices at the summary (None: not chosen; a
+        department of "" leaves it to the hotline staff)."""
+        routing = self
+        if request_type:
+            routing = replace(routing, request_type=request_type, type_unsure=False)
+        if department is not None:
+            routing = replace(routing, department=department)
+        return routing
 
 
 def route(classification: Classification, stated_type: str | None) -> Routing:
@@ -66,17 +105,32 @@ def route(classification: Classification, stated_type: str | None) -> Routing:
     elif classification.out_of_scope is not None:
         warning = f"这类事项可能不属于12345受理范围：{classification.out_of_scope.route}"
     leads = classification.department_alternatives
+    unit = classification.department
     return Routing(
         request_type=kind,
         type_confidence=round(classification.type_confidence, 4),
-        department=classification.department.name if classification.department else "",
+        # never a unit the classifier is unsure of: a wrong one sends the matter on a detour
+        department=unit.name if unit is not None and not classification.department_unsure else "",
         department_confidence=round(classification.department_confidence, 4),
         district=place.district.name if place is not None and place.district else "",
-        reason=classification.reason,
         needs_place=classification.needs_place,
         warning=warning,
         department_id=leads[0].id if leads else "",
+        type_unsure=classification.type_unsure and not stated_type,
+        units=_unit_options(classification),
     )
+
+
+def _unit_options(classification: Classification) -> tuple[UnitOption, ...]:
+    """The handling unit and the next alternatives. A 属地 unit (a district government)
+    stands for the lead department, which only guides it."""
+    unit = classification.department
+    leads = classification.department_alternatives
+    options = [UnitOption(unit.name, unit.short_name)] if unit is not None else []
+    for lead in leads[1:] if unit is not None else leads:
+        if all(option.name != lead.name for option in options):
+            options.append(UnitOption(lead.name, lead.short_name))
+    return tuple(options[:MAX_UNITS])
 
 
 def mask_phone(phone: str) -> str:
@@ -108,7 +162,7 @@ def summary_text(draft: Draft, routing: Routing, candidates: Sequence[MergeCandi
     matter = draft.matter
     if len(matter) > MAX_SHOWN_MATTER:
         matter = matter[: MAX_SHOWN_MATTER - 1] + "…"
-    unit = routing.department or "由12345热线人工分派"
+    unit = routing.department or STAFF_DISPATCH
     lines = [
         "请核对您的诉求信息：",
         f"· 诉求类型：{routing.request_type}",
@@ -118,7 +172,6 @@ def summary_text(draft: Draft, routing: Routing, candidates: Sequence[MergeCandi
         f"· 称呼：{draft.name or '未留称呼'}",
         f"· 同意电话联系：{_yes(draft.consent_contact)}；个人信息保密：{_yes(draft.confidential)}",
         f"· 拟派承办单位：{unit}",
-        f"· 派单依据：{routing.reason}",
     ]
     if routing.needs_place:
         lines.append("（该事项由属地政府办理，地点写明所在区县会派单更快。）")
@@ -134,16 +187,20 @@ def summary_text(draft: Draft, routing: Routing, candidates: Sequence[MergeCandi
             )
         lines.append("您可以选择并入该工单一并办理（并单），办理结果会同时告知您；也可以单独提交。")
     lines.append("")
-    lines.append("信息无误请选择“确认提交”；需要更改请选择“修改”；不想提交了请选择“取消”。")
+    lines.append(
+        "信息无误请选择“确认提交”；需要更改（包括诉求类型和承办单位）请选择“修改”；"
+        "不想提交了请选择“取消”。"
+    )
     return "\n".join(lines)
 
 
 def decision_buttons(candidates: Sequence[MergeCandidate]) -> list[dict[str, str]]:
-    titles = ["确认提交", *(f"并入工单{c.number}" for c in candidates), "修改", "取消"]
-    return [{"title": title, "payload": title} for title in titles]
+    return _buttons(["确认提交", *(f"并入工单{c.number}" for c in candidates), "修改", "取消"])
 
 
 FIELD_BUTTONS = (
+    "修改诉求类型",
+    "修改承办单位",
     "修改诉求内容",
     "修改地点",
     "修改联系电话",
@@ -154,7 +211,19 @@ FIELD_BUTTONS = (
 
 
 def field_buttons() -> list[dict[str, str]]:
-    return [{"title": title, "payload": title} for title in FIELD_BUTTONS]
+    return _buttons(FIELD_BUTTONS)
+
+
+def type_buttons() -> list[dict[str, str]]:
+    return _buttons(REQUEST_TYPES)
+
+
+def unit_buttons(routing: Routing) -> list[dict[str, str]]:
+    return _buttons([*(unit.name for unit in routing.units), STAFF_CHOOSE])
+
+
+def _buttons(titles: Sequence[str]) -> list[dict[str, str]]:
+    return [{"title": title, "payload": title} for title in titles]
 
 
 def order_list_text(reports: Sequence[StatusReport]) -> str:

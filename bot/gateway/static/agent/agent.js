@@ -276,7 +276,7 @@
     } catch (e) { showError(e.message); return; }
     if (!current || current.id !== id) return;
     renderSuggestions(view);
-    renderClassification(view.classification);
+    renderExplanation(view.explanation);
     fillDraft(view.draft);
   }
 
@@ -311,19 +311,28 @@
     }
   }
 
-  function renderClassification(c) {
-    const list = $("classification");
-    list.replaceChildren();
-    if (!c) return;
-    const rows = [
-      ["诉求类型", c.request_type],
-      ["承办单位", c.department_name || "未匹配，需人工分派"],
-      ["诉求地点", c.place || "未识别"],
-      ["判断理由", c.reason],
-    ];
-    for (const [label, value] of rows) {
-      list.append(el("dt", "", label), el("dd", "", value || ""));
+  // The explanation (bot/routing/explain.py) is already in plain Chinese: the page only
+  // lays it out, the same way the console's macro console/explanation.html does.
+  function renderExplanation(x) {
+    const box = $("classification");
+    box.replaceChildren();
+    if (!x) {
+      box.appendChild(el("p", "empty", "市民描述诉求后将显示分类和分派依据"));
+      return;
     }
+    if (x.unsure) box.appendChild(el("p", "unsure", x.unsure));
+    const list = el("dl", "facts");
+    for (const row of x.rows) list.append(el("dt", "", row.label), el("dd", "", row.text));
+    box.appendChild(list);
+    if (!x.cases.length) return;
+    box.appendChild(el("h4", "", "相似的历史诉求"));
+    const cases = el("ol", "cases");
+    for (const c of x.cases) {
+      const item = el("li");
+      item.append(el("q", "", c.snippet), el("span", "outcome", `${c.outcome}（${c.closeness}）`));
+      cases.appendChild(item);
+    }
+    box.appendChild(cases);
   }
 
   function fillDraft(draft) {
