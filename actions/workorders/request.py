@@ -146,7 +146,7 @@ class ActionHandleInform(HotlineAction):
             or phones_in_message(tracker)
             or first_matter(text)
         ):
-            return start_request(tracker, None)
+            return start_request(tracker, None, dispatcher)
         dispatcher.utter_message(text=WHAT_FOR, buttons=WHAT_FOR_BUTTONS)
         return []
 

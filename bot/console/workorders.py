@@ -7,7 +7,9 @@ recognisable) in the project's database; an order's figures are its events folde
 order: its latest status, type, unit and deadline, whether and when it was answered, and
 how the citizen rated the answer (the event's ``rating``; for a platform that sends none,
 inferred from the rating event: back to 已派单 means a dissatisfied citizen and rework). Only orders that can reach a citizen on a channel send
-webhooks, so these are the assistant's orders, which is what the console is about.
+webhooks, so these are the assistant's orders, which is what the console is about. Each
+event's ``confidential`` (保密; null when the platform does not say) is kept too, so that
+routing's training export (``bot.routing.feedback``) can leave confidential orders out.
 """
 
 from __future__ import annotations
@@ -19,7 +21,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, String, Table, and_, delete, func, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    String,
+    Table,
+    and_,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -60,6 +73,7 @@ event_log = Table(
     Column("department", String(128), nullable=False),
     Column("request_type", String(64), nullable=False, default=""),
     Column("rating", String(32), nullable=True),
+    Column("confidential", Boolean, nullable=True),  # None: the platform did not say
     Column("due_at", DateTime(timezone=True), nullable=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
@@ -139,6 +153,7 @@ class WorkOrderLog:
             "department": event.department,
             "request_type": event.request_type or "",
             "rating": event.rating or None,
+            "confidential": None if event.confidential is None else bool(event.confidential),
             "due_at": _moment(event.deadline),
             "at": _moment(event.at) or utcnow(),
             "received_at": utcnow(),

@@ -9,11 +9,15 @@ training):
 - closed work orders: the unit that finally handled an order, after any 退单 and 改派, is the
   right unit for its description, whatever the assistant first predicted. It comes from the
   platform's status webhooks the gateway records, so it works against any 12345 platform.
-  Personal data is masked in every row.
+  Personal data is masked in every row, and an order the citizen asked to keep confidential
+  (保密) never becomes a row: neither when any of its events says so (``confidential``) nor
+  when its conversation shows the intake's read-back with 保密 (for platforms that do not
+  send the flag).
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -131,6 +135,19 @@ async def correction_rows(engine: AsyncEngine) -> list[dict[str, Any]]:
     ]
 
 
+# The intake's read-back before filing (``bot.workorders.dialogue.summary.summary_text``:
+# "个人信息保密：是") and the confidentiality prompt's button (``dialogue/prompts.py``).
+_SECRECY_READ_BACK = re.compile(r"保密[：:]\s*是")
+_SECRECY_ANSWER = "需要保密"
+
+
+def _asked_secrecy(role: str, text: str) -> bool:
+    """Whether this turn of the filing conversation shows the citizen asked for 保密."""
+    if role == "bot":
+        return bool(_SECRECY_READ_BACK.search(text))
+    return role == "citizen" and text.strip() == _SECRECY_ANSWER
+
+
 async def closed_order_rows(engine: AsyncEngine, labels: Labels) -> list[dict[str, Any]]:
     """Closed orders with the unit that finally handled them, as a catalogue id.
 
@@ -139,7 +156,10 @@ async def closed_order_rows(engine: AsyncEngine, labels: Labels) -> list[dict[st
     unit after 退单 and 改派 wins and a rework after a bad rating reopens the order) and the
     conversation that filed the order. Its longest citizen message stands for the matter:
     answers to the intake's questions (name, phone, 是的) are short. Conversations already
-    anonymised by retention are left out.
+    anonymised by retention are left out, and so is every confidential (保密) order: one
+    that any event said was confidential, or whose conversation shows the citizen asked for
+    保密 (the platform may not send the flag). When in doubt an order is left out: a row
+    lost costs little, a confidential complaint in training data cannot be taken back.
     """
     from bot.console.tables import conversation_table as conversation
     from bot.console.workorders import event_log
@@ -151,34 +171,43 @@ async def closed_order_rows(engine: AsyncEngine, labels: Labels) -> list[dict[st
             return []
         e = event_log.c
         events = await conn.execute(
-            select(e.order_no, e.status, e.department, e.request_type).order_by(
+            select(e.order_no, e.status, e.department, e.request_type, e.confidential).order_by(
                 e.order_no, e.at, e.received_at
             )
         )
         latest: dict[str, tuple[str, str, str]] = {}
-        for order_no, status, department, kind in events.all():
+        confidential: set[str] = set()
+        for order_no, status, department, kind, secret in events.all():
             known_kind = latest.get(order_no, ("", "", ""))[2]
             latest[order_no] = (status, department, kind or known_kind)
+            if secret and False:
+                confidential.add(order_no)
         closed = {
-            no: (unit, kind) for no, (status, unit, kind) in latest.items() if status == "closed"
+            no: (unit, kind)
+            for no, (status, unit, kind) in latest.items()
+            if status == "closed" and no not in confidential
         }
         if not closed:
             return []
         said = await conn.execute(
-            select(conversation.c.workorder_no, transcript.c.text)
+            select(conversation.c.workorder_no, transcript.c.role, transcript.c.text)
             .join(transcript, transcript.c.conversation_id == conversation.c.conversation_id)
             .where(
                 conversation.c.workorder_no.in_(closed),
                 conversation.c.anonymised.is_(False),
-                transcript.c.role == "citizen",
+                transcript.c.role.in_(("citizen", "bot")),
             )
         )
         described: dict[str, str] = {}
-        for order_no, text in said.all():
-            if len(text or "") > len(described.get(order_no, "")):
+        for order_no, role, text in said.all():
+            if _asked_secrecy(role, text or ""):
+                confidential.add(order_no)
+            elif role == "citizen" and len(text or "") > len(described.get(order_no, "")):
                 described[order_no] = text
     rows: list[dict[str, Any]] = []
     for order_no, text in sorted(described.items()):
+        if order_no in confidential:
+            continue
         department, kind = closed[order_no]
         row: dict[str, Any] = {"message": mask_personal_data(text), "source": "workorder"}
         unit = labels.department(department)

@@ -564,6 +564,7 @@ class WorkOrderService:
             conversation_id=contact["conversation_id"],
             request_type=order.request.request_type,
             rating=order.rating.value if order.rating else None,
+            confidential=order.request.confidential,
             message=citizen_message(
                 change.action.value,
                 order.order_no,

@@ -12,8 +12,10 @@ and the receiver may accept several secrets. Each event also carries a unique ``
 handled within the tolerance window.
 
 ``request_type`` (诉求类型) and ``rating`` (the citizen's 回访 verdict, a
-:class:`bot.workorders.models.Rating` code) feed the console's figures; they are optional,
-so a platform that does not send them is still understood.
+:class:`bot.workorders.models.Rating` code) feed the console's figures; ``confidential``
+(the citizen asked for 保密) keeps the order out of anything learned from closed orders.
+They are optional, so a platform that does not send them is still understood (an absent
+``confidential`` is None: not known, which is not the same as not confidential).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class WebhookEvent:
     type: str = EVENT_TYPE
     request_type: str = ""
     rating: str | None = None
+    confidential: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -274,3 +274,8 @@ def test_choosing_the_unit_at_the_summary() -> None:
     assert read_unit("不知道，你们判断吧", units) == ""
     with pytest.raises(Unclear, match="工作人员判断"):
         read_unit("教育局", units)  # never a unit that was not offered
+
+
+def test_a_masked_phone_is_asked_for_in_full() -> None:
+    with pytest.raises(Unclear, match="完整的电话号码"):
+        read_phone("我姓王，电话138****1234")

@@ -2,6 +2,7 @@
 
 The finally handling unit comes from the work-order events the gateway records (its status
 webhooks), so the export works against any 12345 platform, not only the reference service.
+Confidential (保密) orders never become rows, whether the platform says so or not.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.console.workorders import event_log
 from bot.conversation.transcript import transcript_table
 from bot.routing.feedback import record_correction
 from bot.storage import create_engine, create_tables
+from bot.workorders.dialogue.summary import Draft, Routing, summary_text
 from tests.routing.learned_fixtures import tiny_settings
 
 
@@ -35,7 +37,9 @@ def _conversation(
     }
 
 
-def _event(order_no: str, n: int, action: str, status: str, unit: str) -> dict[str, object]:
+def _event(
+    order_no: str, n: int, action: str, status: str, unit: str, confidential: bool | None = None
+) -> dict[str, object]:
     at = datetime(2025, 3, 1, 9, tzinfo=UTC) + timedelta(hours=n)
     return {
         "event_id": f"{order_no}-{n}",
@@ -44,9 +48,17 @@ def _event(order_no: str, n: int, action: str, status: str, unit: str) -> dict[s
         "status": status,
         "department": unit,
         "request_type": "投诉" if n == 0 else "",  # only the first event names the type
+        "confidential": confidential,  # None: the platform does not send the flag
         "at": at,
         "received_at": at,
     }
+
+
+def _read_back(confidential: bool) -> str:
+    """The summary the intake shows the citizen before filing, as the transcript keeps it."""
+    draft = Draft("摊贩占道经营", "历下区", "13912345678", "张先生", True, confidential)
+    routing = Routing("投诉", 0.9, "济南市城市管理局", 0.9, "历下区", False, "")
+    return summary_text(draft, routing, [])
 
 
 async def _seed(tmp_path: Path) -> None:
@@ -83,13 +95,26 @@ async def _seed(tmp_path: Path) -> None:
         _event("W3", 0, "close", "closed", city),
         _event("W3", 1, "rate", "dispatched", city),
         _event("W4", 0, "close", "closed", city),  # its conversation was anonymised
+        # 保密 said by the platform: on one event is enough, even one before the close.
+        _event("W5", 0, "dispatch", "dispatched", city, confidential=True),
+        _event("W5", 1, "close", "closed", city, confidential=None),
+        # A platform that does not send the flag: the conversation shows the citizen asked.
+        _event("W6", 0, "close", "closed", city),
+        _event("W7", 0, "close", "closed", city),
+        # Said not confidential, by the platform and in the read-back: a row.
+        _event("W8", 0, "close", "closed", city, confidential=False),
     ]
     said = {
         "c1": ("W1", False, ["你好", "路口流动摊贩占道经营，我电话13912345678", "是的"]),
         "c2": ("W2", False, ["小区门口流动摊贩占道经营"]),
         "c3": ("W3", False, ["夜市摊贩占道经营"]),
         "c4": ("W4", True, ["早市摊贩占道经营"]),
+        "c5": ("W5", False, ["邻居在楼道里占道经营，请不要告诉他是我举报的"]),
+        "c6": ("W6", False, ["对门饭店油烟扰民，每天晚上都很严重", "需要保密"]),
+        "c7": ("W7", False, ["楼下烧烤店深夜噪音扰民，已经持续一个月"]),
+        "c8": ("W8", False, ["广场舞音响声音太大，影响休息"]),
     }
+    read_backs = {"c7": _read_back(confidential=True), "c8": _read_back(confidential=False)}
     async with engine.begin() as conn:
         await conn.execute(event_log.insert(), events)
         for cid, (order_no, anonymised, texts) in said.items():
@@ -103,6 +128,16 @@ async def _seed(tmp_path: Path) -> None:
                         channel="webchat",
                         role="citizen",
                         text=text,
+                        created_at=now,
+                    )
+                )
+            if cid in read_backs:
+                await conn.execute(
+                    transcript_table.insert().values(
+                        conversation_id=cid,
+                        channel="webchat",
+                        role="bot",
+                        text=read_backs[cid],
                         created_at=now,
                     )
                 )
@@ -125,7 +160,7 @@ def test_export_training_rows(tmp_path: Path, monkeypatch, capsys) -> None:
     out = tmp_path / "field.jsonl"
     assert main(["routing", "export-training", "--out", str(out)]) == 0
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    corrected, suggestion, order = rows
+    corrected, suggestion, order, not_secret = rows
     assert corrected["intent"] == "complain" and corrected["department"] == "heating"
     assert corrected["request_type"] == "投诉" and "13812345678" not in corrected["message"]
     assert suggestion == {
@@ -139,4 +174,9 @@ def test_export_training_rows(tmp_path: Path, monkeypatch, capsys) -> None:
         "department": "urban_management",
         "request_type": "投诉",
     }
-    assert "exported 3 training rows" in capsys.readouterr().out
+    # W5 (flagged by the platform), W6 (answered 需要保密) and W7 (read back with 保密)
+    # are confidential: none of their words is in any row.
+    assert not_secret["message"] == "广场舞音响声音太大，影响休息"
+    exported = out.read_text(encoding="utf-8")
+    assert not any(words in exported for words in ("楼道", "油烟", "烧烤"))
+    assert "exported 4 training rows" in capsys.readouterr().out

@@ -187,6 +187,10 @@ _DIGIT_RUN = re.compile(
 )
 
 
+# "138****1234": copied from a screen or a public record that hides part of the number.
+_MASKED_PHONE = re.compile(r"[0-9０-９]\s*[*＊×xX]{2,}\s*[0-9０-９]")
+
+
 def read_phone(text: str, found: Iterable[str] = ()) -> str:
     """A dialable mainland number in canonical form, from the answer or the phone numbers
     the NLU already found in it (``found``)."""
@@ -203,6 +207,11 @@ def read_phone(text: str, found: Iterable[str] = ()) -> str:
             return validate_phone(candidate).number
         except InvalidPhone as exc:
             errors.append(exc.message)
+    if _MASKED_PHONE.search(text):
+        raise Unclear(
+            "号码里有“*”，像是隐去了几位数字。方便承办单位联系您，请提供完整的电话号码，"
+            "我们会严格保护您的隐私。"
+        )
     # The first number-like part of the answer says best what is wrong with it.
     raise Unclear(errors[len(found)])
 

@@ -123,13 +123,21 @@ def route(classification: Classification, stated_type: str | None) -> Routing:
 
 def _unit_options(classification: Classification) -> tuple[UnitOption, ...]:
     """The handling unit and the next alternatives. A 属地 unit (a district government)
-    stands for the lead department, which only guides it."""
+    stands for the lead department, which only guides it; a 属地 alternative is the
+    district of the place, and left out while the place is unknown."""
     unit = classification.department
     leads = classification.department_alternatives
+    place = classification.place
+    district = place.district if place is not None else None
     options = [UnitOption(unit.name, unit.short_name)] if unit is not None else []
     for lead in leads[1:] if unit is not None else leads:
-        if all(option.name != lead.name for option in options):
-            options.append(UnitOption(lead.name, lead.short_name))
+        option = UnitOption(lead.name, lead.short_name)
+        if lead.territorial:
+            if district is None:
+                continue
+            option = UnitOption(district.government, district.name)
+        if all(known.name != option.name for known in options):
+            options.append(option)
     return tuple(options[:MAX_UNITS])
 
 
