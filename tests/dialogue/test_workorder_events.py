@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
+from bot.console.workorders import event_log
 from bot.gateway import keys
 from bot.gateway.app import create_app
 from bot.gateway.channels.workorder_notices import WEBHOOK_PATH, already_told
@@ -141,6 +143,23 @@ async def test_a_retried_delivery_is_told_once(
     assert (await post(client, change))[0] == 200
     assert await post(client, change) == (200, {"status": "duplicate"})
     assert len(await bot_rows(client, cid)) == 1
+
+
+async def test_the_confidential_flag_is_recorded_for_the_training_export(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    """保密 as the platform said it (None: not said) is kept with each event, so the routing
+    training export can leave the order out (``bot.routing.feedback``)."""
+    cid = f"web-{uuid.uuid4().hex[:8]}"
+    said = {f"GD{uuid.uuid4().int % 10**13:013d}": flag for flag in (True, False, None)}
+    for order_no, flag in said.items():
+        assert (await post(client, event(cid, order_no=order_no, confidential=flag)))[0] == 200
+    log = event_log.c
+    async with client.app[keys.CONSOLE].workorders.engine.connect() as conn:
+        found = await conn.execute(
+            select(log.order_no, log.confidential).where(log.order_no.in_(list(said)))
+        )
+        assert dict(found.tuples().all()) == said
 
 
 async def test_the_order_number_is_told_only_to_who_got_an_acceptance_number(

@@ -112,7 +112,26 @@ async def test_status_changes_are_pushed_signed_and_retried(
     assert CITY in dispatch.message and "5个工作日" in dispatch.message
     assert {e.request_type for e in recv.events} == {complaint().request_type}
     assert all(e.rating is None for e in recv.events)  # nobody has rated yet
+    assert all(e.confidential is False for e in recv.events)  # said, not left unknown
     assert recv.attempts >= 8 and not recv.rejected
+
+
+async def test_a_confidential_order_says_so_in_every_event(
+    receiver: tuple[Receiver, LiveServer], wo_settings: Settings, http: aiohttp.ClientSession
+) -> None:
+    recv, recv_server = receiver
+    settings = wo_settings.with_overrides(workorder_webhook_url=f"{recv_server.url}/hook")
+    service = LiveServer(lambda: create_app(settings, webhook_poll_s=0.1, sweep_interval_s=3600))
+    await service.start()
+    try:
+        client = client_for(http, service.url, settings)
+        order = await client.create(complaint(confidential=True), "SL2026112900311", _now())
+        await act(http, service, department_headers(settings, CITY), order.order_no, "sign")
+        await wait_for(lambda: len(recv.events) == 3)  # accept, dispatch, sign
+    finally:
+        await service.stop()
+    assert sorted(e.action for e in recv.events) == ["accept", "dispatch", "sign"]
+    assert all(e.confidential is True for e in recv.events)
 
 
 async def test_receiver_rejects_a_forged_delivery(

@@ -110,3 +110,19 @@ def test_request_type_and_rating_are_signed_and_optional() -> None:
     plain = json.dumps(data, ensure_ascii=False).encode()
     parsed = verify_webhook(SECRET, plain, sign(SECRET, plain))
     assert (parsed.request_type, parsed.rating) == ("", None)
+
+
+def test_confidential_is_signed_and_optional() -> None:
+    secret = WebhookEvent(**{**event().to_json(), "confidential": True})
+    body = encode_event(secret)
+    assert '"confidential":true' in body.decode()
+    parsed = verify_webhook(SECRET, body, sign(SECRET, body))
+    assert parsed.confidential is True and parsed == secret
+    data = json.loads(body)
+    data["confidential"] = False  # unmarking a 保密 order in transit is caught
+    with pytest.raises(WebhookSignatureError, match="mismatch"):
+        verify_webhook(SECRET, json.dumps(data).encode(), sign(SECRET, body))
+    del data["confidential"]  # another platform's event, without the flag: not known
+    plain = json.dumps(data, ensure_ascii=False).encode()
+    parsed = verify_webhook(SECRET, plain, sign(SECRET, plain))
+    assert parsed.confidential is None
