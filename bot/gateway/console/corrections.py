@@ -45,9 +45,7 @@ async def correct_message(request: web.Request) -> web.StreamResponse:
             transcript_id, form.get("intent", "").strip(), entities, current_user(request).username
         )
     except ReviewError as exc:
-        if seq:
-            return await detail_response(request, seq, error=str(exc), status=400)
-        raise web.HTTPBadRequest(text=str(exc)) from None
+        return await _refused(request, seq, exc)
     await audit(
         request,
         "review.correct",
@@ -55,6 +53,13 @@ async def correct_message(request: web.Request) -> web.StreamResponse:
         {"intent": form.get("intent", ""), "entities": [e.entity for e in entities]},
     )
     return back_to(seq, f"#turn-{transcript_id}")
+
+
+async def _refused(request: web.Request, seq: int, exc: ReviewError) -> web.StreamResponse:
+    """A refused correction is shown on the conversation it was made in, with the reason."""
+    if seq:
+        return await detail_response(request, seq, error=str(exc), status=400)
+    raise web.HTTPBadRequest(text=str(exc)) from None
 
 
 @require_permission(REVIEW)
@@ -79,9 +84,7 @@ async def correct_routing(request: web.Request) -> web.StreamResponse:
             transcript_id, kind, unit, current_user(request).username
         )
     except ReviewError as exc:
-        if seq:
-            return await detail_response(request, seq, error=str(exc), status=400)
-        raise web.HTTPBadRequest(text=str(exc)) from None
+        return await _refused(request, seq, exc)
     await audit(
         request,
         "review.correct_routing",
