@@ -45,6 +45,7 @@ from bot.workorders.dialogue.answers import (
     read_name,
     read_request_type,
     read_unit,
+    without_contact,
 )
 from bot.workorders.dialogue.intake import REQUEST_INTENTS, first_matter
 from bot.workorders.dialogue.summary import (
@@ -64,6 +65,8 @@ from bot.workorders.models import CitizenRequest, MergeCandidate
 from bot.workorders.numbers import find_number
 
 logger = logging.getLogger(__name__)
+
+CONTACT_NOTED = "好的，您的联系方式已记下。还需要知道事情发生的地点。"
 
 AFTER_FILING = "如需补充情况，可以随时对我说“补充情况”；查询进度请发送工单号或受理号。"
 RETRY_LATER = "请稍后再试，或直接拨打12345热线。"
@@ -192,7 +195,10 @@ class ValidateWorkorderForm(PhoneValidation):
     ) -> dict[str, Any]:
         if self.answering(tracker, "location"):
             try:
-                return {"location": read_location(latest_text(tracker))}
+                answer = without_contact(latest_text(tracker), entities(tracker))
+                if not answer:
+                    raise Unclear(CONTACT_NOTED)
+                return {"location": read_location(answer)}
             except Unclear as exc:
                 return self.refuse(dispatcher, "location", exc)
         if self.answering(tracker, "matter"):

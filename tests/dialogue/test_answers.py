@@ -243,6 +243,9 @@ def test_the_address_is_taken_around_the_places_named() -> None:
     text = "我住在历城区，但是问题出在槐荫区经十路口"
     assert address_from(text, location_spans(entities_in(text))) == "槐荫区经十路口"
     assert address_from("楼下烧烤店", location_spans(entities_in("楼下烧烤店"))) == ""
+    text = "孩子户口在历下区但房子在高新区，入学去哪报名"
+    found = address_from(text, location_spans(entities_in(text)))
+    assert found in {"历下区", "高新区"}
 
 
 def test_supplements_and_comments_in_the_first_message() -> None:

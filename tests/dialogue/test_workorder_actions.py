@@ -211,6 +211,18 @@ async def test_a_detail_out_of_context(desks: DeskHolder) -> None:
     assert conv.buttons() == ["反映问题", "查询工单"]
 
 
+async def test_contact_details_given_for_the_place_are_not_the_place(
+    domain: dict[str, Any],
+) -> None:
+    conv = Conversation("web-contact-for-place")
+    conv.user("我要投诉小区门口的路灯坏了一个多月", "complain")
+    await answer(conv, "location", "我姓李，电话13912345678", domain)
+    assert conv.slots["location"] is None  # the form asks for the place again
+    assert "联系方式已记下" in conv.text()
+    await answer(conv, "location", "槐荫区经十路阳光花园东门，电话13912345678", domain)
+    assert conv.slots["location"] == "槐荫区经十路阳光花园东门"
+
+
 async def test_stopping_the_form_midway(desks: DeskHolder, domain: dict[str, Any]) -> None:
     conv = Conversation("web-stop")
     conv.user("我要举报", "report")

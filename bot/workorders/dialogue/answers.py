@@ -10,9 +10,10 @@ exhaustively.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from bot.routing import REQUEST_TYPES
 from bot.workorders.dialogue.summary import STAFF_CHOOSE, UnitOption
@@ -146,6 +147,34 @@ _LOCATION_PREFIX = re.compile(
     r"(?:是在|就在|在|位于|发生在)?"
 )
 _LOCATION_UNKNOWN = re.compile(r"^(?:我)?(?:不知道|不清楚|不记得|忘了|说不清|不确定|不好说)")
+
+
+_CONTACT_ENTITIES = ("phone_number", "citizen_name")
+_CONTACT_WORDS = re.compile(
+    r"(?:我的)?(?:联系)?(?:电话|手机|号码|方式)(?:是|为|:|：)?|我姓|我叫|称呼|叫我|^我(?=\s|$)"
+)
+
+
+def without_contact(text: str, entities: Sequence[Mapping[str, Any]]) -> str:
+    """The answer with the phone number and name taken out: citizens often give them where
+    the place was asked ("我姓李，电话139…"); they fill their own slots, not the place."""
+    spans = sorted(
+        (int(e["start"]), int(e["end"]))
+        for e in entities
+        if e.get("entity") in _CONTACT_ENTITIES
+        and isinstance(e.get("start"), int)
+        and isinstance(e.get("end"), int)
+    )
+    if not spans:
+        return text
+    kept, cursor = [], 0
+    for start, end in spans:
+        if start >= cursor:
+            kept.append(text[cursor:start])
+            cursor = end
+    kept.append(text[cursor:])
+    rest = _CONTACT_WORDS.sub(" ", " ".join(kept))
+    return tidy(re.sub(r"[\s,，。;；、]+", " ", rest))
 
 
 def read_location(text: str) -> str:

@@ -72,8 +72,11 @@ _ADDRESS_TAIL = re.compile(
     r"|(?:(?![的有是在了把被让给对就都也还又很太总每那这个些上天说要想])[\u4e00-\u9fff]){0,6}?"
     rf"(?:{_PLACE_END}))*"
 )
-# Named places further apart than this are separate mentions, not one address.
+# Named places further apart than this are separate mentions, not one address; so are
+# places with a contrast, an alternative or a new predicate between them ("户口在历下区但房子在
+# 高新区" names two places, not the address "历下区但房子在高新区").
 _MAX_GAP = 4
+_GAP_BREAK = re.compile(r"但|而|却|或|还是|是|在")
 
 
 def location_spans(entities: Iterable[Mapping[str, Any]]) -> list[Span]:
@@ -94,7 +97,8 @@ def address_from(text: str, spans: Sequence[Span]) -> str:
         return ""
     groups: list[list[Span]] = [[spans[0]]]
     for span in spans[1:]:
-        if span.start - groups[-1][-1].end <= _MAX_GAP:
+        gap = text[groups[-1][-1].end : span.start]
+        if len(gap) <= _MAX_GAP and not _GAP_BREAK.search(gap):
             groups[-1].append(span)
         else:
             groups.append([span])
