@@ -12,9 +12,9 @@ from sqlalchemy import text
 
 from bot.workorder_service import keys
 from bot.workorder_service.auth import Kind, Principal, authenticate
+from bot.workorder_service.checks import ServiceError
 from bot.workorder_service.openapi import document
 from bot.workorder_service.responses import ApiError, error, ok, read_object
-from bot.workorder_service.service import ServiceError
 from bot.workorders.lifecycle import Action, Command
 from bot.workorders.models import Card, CitizenRequest, ContactProof, Rating, Status
 from bot.workorders.phone import InvalidPhone, validate_phone

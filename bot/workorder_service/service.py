@@ -7,11 +7,8 @@ citizen (a transactional outbox for webhooks) or a retried request applied twice
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import uuid
-from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -23,6 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import as_utc, utcnow
 from bot.storage import write_transaction
+from bot.workorder_service.checks import (
+    ServiceError,
+    VerificationLimiter,
+    canonical_phone,
+    checked_request,
+    request_fingerprint,
+)
 from bot.workorder_service.store import (
     contacts,
     events,
@@ -61,41 +65,10 @@ from bot.workorders.models import (
 )
 from bot.workorders.notices import citizen_message
 from bot.workorders.numbers import ORDER_PREFIX, format_number, is_acceptance_no, sequence_name
-from bot.workorders.phone import InvalidPhone, validate_phone
 from bot.workorders.webhooks import WebhookEvent, encode_event
 
-MAX_CONTENT_CHARS = 2000
 MAX_BACKDATE = timedelta(days=7)
 _TRANSITION_STATUS = {"forbidden": 403, "invalid": 422, "extension_too_long": 422}
-
-
-class ServiceError(Exception):
-    """A refusal with an HTTP status, a stable code and a message people can read."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class VerificationLimiter:
-    """Stops guessing: at most ``limit`` failed contact verifications per phone per window."""
-
-    def __init__(self, limit: int = 5, window_s: float = 900.0) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def check(self, phone: str) -> None:
-        recent = self._failures[phone]
-        while recent and recent[0] < time.monotonic() - self.window_s:
-            recent.popleft()
-        if len(recent) >= self.limit:
-            raise ServiceError(429, "too_many_attempts", "核验失败次数过多，请 15 分钟后再试。")
-
-    def failed(self, phone: str) -> None:
-        self._failures[phone].append(time.monotonic())
 
 
 class WorkOrderService:
@@ -125,12 +98,12 @@ class WorkOrderService:
         self, request: CitizenRequest, key: str, accepted_at: datetime | None
     ) -> tuple[OrderRecord, bool]:
         """The order for ``key``: created now (True) or by an earlier call (False)."""
-        request = _checked(request)
+        request = checked_request(request)
         if not key or len(key) > 128:
             raise ServiceError(
                 400, "idempotency_key_required", "请求缺少幂等键（Idempotency-Key）。"
             )
-        fingerprint = _fingerprint("create", request.to_json())
+        fingerprint = request_fingerprint("create", request.to_json())
         for _ in range(3):
             try:
                 return await self._create_once(request, key, accepted_at, fingerprint)
@@ -173,8 +146,8 @@ class WorkOrderService:
         phone: str | None = None,
     ) -> OrderRecord:
         if command.request is not None:
-            command = replace(command, request=_checked(command.request))
-        fingerprint = _fingerprint(
+            command = replace(command, request=checked_request(command.request))
+        fingerprint = request_fingerprint(
             command.action.value,
             {
                 "order_no": order_no,
@@ -234,7 +207,7 @@ class WorkOrderService:
     async def _check_contact(
         self, conn: AsyncConnection, order_no: str, phone: str | None, primary_only: bool
     ) -> None:
-        canonical = _canonical_phone(phone or "")
+        canonical = canonical_phone(phone or "")
         query = select(contacts.c.role).where(
             and_(contacts.c.order_no == order_no, contacts.c.phone == canonical)
         )
@@ -309,7 +282,7 @@ class WorkOrderService:
 
     async def by_contact(self, phone: str, proof: ContactProof) -> list[OrderRecord]:
         """The orders of ``phone``, if ``proof`` shows that the caller owns it."""
-        canonical = _canonical_phone(phone)
+        canonical = canonical_phone(phone)
         if not canonical:
             raise ServiceError(422, "invalid_phone", "电话号码格式不正确。")
         self.verifications.check(canonical)
@@ -579,30 +552,3 @@ class WorkOrderService:
     def _wake_webhooks(self) -> None:
         if self.on_webhook is not None and self.webhook_url:
             self.on_webhook()
-
-
-def _canonical_phone(phone: str) -> str:
-    try:
-        return validate_phone(phone).number
-    except InvalidPhone:
-        return ""
-
-
-def _checked(request: CitizenRequest) -> CitizenRequest:
-    content = request.content.strip()
-    if not content:
-        raise ServiceError(422, "content_required", "诉求内容不能为空。")
-    if len(content) > MAX_CONTENT_CHARS:
-        raise ServiceError(
-            422, "content_too_long", f"诉求内容请控制在 {MAX_CONTENT_CHARS} 字以内。"
-        )
-    try:
-        phone = validate_phone(request.phone).number
-    except InvalidPhone as exc:
-        raise ServiceError(422, "invalid_phone", exc.message) from exc
-    return replace(request, content=content, phone=phone)
-
-
-def _fingerprint(operation: str, data: dict[str, Any]) -> str:
-    text = json.dumps([operation, data], ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
