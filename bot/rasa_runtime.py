@@ -171,8 +171,8 @@ def rasa_server_command(settings: Settings, model: Path, endpoints: Path) -> lis
         str(RASA_BIN),
         "run",
         "--enable-api",
-        "--auth-token",
-        settings.rasa_token,
+        # One argument, so a generated token that starts with "-" is not read as an option.
+        f"--auth-token={settings.rasa_token}",
         "--model",
         str(model),
         "--endpoints",

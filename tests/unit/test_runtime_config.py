@@ -5,7 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bot.rasa_runtime import MODEL_INPUTS, endpoints_config, training_data_hash
+from bot.rasa_runtime import (
+    MODEL_INPUTS,
+    endpoints_config,
+    rasa_server_command,
+    training_data_hash,
+)
 from bot.settings import PROJECT_ROOT, DatabaseUrl, Settings
 
 
@@ -81,3 +86,18 @@ def test_settings_survive_the_trip_to_a_child_process(settings: Settings, monkey
     for name, value in configured.to_env().items():
         monkeypatch.setenv(name, value)
     assert Settings.from_env() == configured
+
+
+def test_a_generated_token_starting_with_a_dash_reaches_rasa(settings: Settings) -> None:
+    """secrets.token_urlsafe can start with "-"; as a separate argument rasa's argparse
+    took it for an option and `make run` failed about one start in 64."""
+    import argparse
+
+    token = "-Zx9_secret"
+    command = rasa_server_command(
+        settings.with_overrides(rasa_token=token), Path("model.tar.gz"), Path("endpoints.yml")
+    )
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-t", "--auth-token")
+    parsed, _ = parser.parse_known_args(command[2:])
+    assert parsed.auth_token == token
