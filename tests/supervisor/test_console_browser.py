@@ -129,6 +129,8 @@ async def browser() -> AsyncIterator[Browser]:
 async def page(browser: Browser) -> AsyncIterator[Page]:
     context = await browser.new_context(accept_downloads=True, locale="zh-CN")
     opened = await context.new_page()
+    # A cap, not a pace: actions end as soon as the page is ready, so load only slows them.
+    opened.set_default_timeout(60_000)
     yield opened
     await context.close()
 
