@@ -75,6 +75,13 @@ async def log_in_as_agent(page: Page, username: str) -> None:
     await expect(page.locator("#live-status")).to_have_text("实时连接正常")
 
 
+async def go_on_duty(agent: Page) -> None:
+    """One click, then wait for the server's answer: a status refresh that lands between the
+    click and the server's confirmation redraws the box, so its checked state is no proof."""
+    await agent.locator("#duty-toggle").click()
+    await expect(agent.locator("#duty-label")).to_have_text("接待中")
+
+
 async def citizen_says(page: Page, text: str) -> None:
     await page.fill("#chat-input", text)
     await page.click("#send-button")
@@ -86,8 +93,7 @@ async def test_citizen_to_agent_and_back_to_the_bot(
     problems: list[str] = []
     agent = await open_page(browser, contexts, assisted.base + "/agent/", problems)
     await log_in_as_agent(agent, "agent1")
-    await agent.check("#duty-toggle")
-    await expect(agent.locator("#duty-label")).to_have_text("接待中")
+    await go_on_duty(agent)
 
     citizen = await open_page(browser, contexts, assisted.base + "/", problems)
     await expect(citizen.locator("#connection-status")).to_have_text("已连接，请输入您的问题")
@@ -188,7 +194,7 @@ async def test_script_in_a_citizen_message_never_runs(
     problems: list[str] = []
     agent = await open_page(browser, contexts, assisted.base + "/agent/", problems)
     await log_in_as_agent(agent, "agent1")
-    await agent.check("#duty-toggle")
+    await go_on_duty(agent)
     citizen = await open_page(browser, contexts, assisted.base + "/", problems)
     await expect(citizen.locator("#connection-status")).to_have_text("已连接，请输入您的问题")
     await citizen_says(citizen, "转人工")
