@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from bot.routing.evaluation import LabelMapping, read_jsonl
+from bot.routing.evaluation import LabelMapping, read_jsonl, row_text
 from bot.routing.history import LABEL_MAPPING
 
 # Per intent, so that the largest class does not drown the others and training stays within
@@ -78,14 +78,6 @@ def intent_for(row: dict[str, Any], mapping: LabelMapping) -> str | None:
     return QUESTION_INTENT if isinstance(question, str) and question.strip() else None
 
 
-def _raw_text(row: dict[str, Any]) -> str:
-    for name in ("message", "question", "content"):
-        value = row.get(name)
-        if isinstance(value, str) and value.strip():
-            return value
-    return ""
-
-
 def _rank(text: str) -> str:
     """A stable pseudo-random order, independent of file order and of Python's hash seed."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -100,7 +92,7 @@ def select_examples(
     pools: dict[str, set[str]] = defaultdict(set)
     for row in rows:
         intent = intent_for(row, mapping)
-        text = example_text(_raw_text(row)) if intent else None
+        text = example_text(row_text(row) or "") if intent else None
         if intent and text:
             pools[intent].add(text)
     return {intent: sorted(pool, key=_rank)[:per_intent] for intent, pool in pools.items()}
@@ -115,7 +107,7 @@ def selected_ids(paths: Sequence[Path]) -> set[str]:
     return {
         str(row.get("id"))
         for row in rows
-        if intent_for(row, mapping) and example_text(_raw_text(row)) in chosen
+        if intent_for(row, mapping) and example_text(row_text(row) or "") in chosen
     }
 
 

@@ -71,12 +71,22 @@ class LabelMapping:
         return None
 
 
-def message_text(row: dict[str, Any]) -> str:
+def row_text(row: dict[str, Any]) -> str | None:
+    """The row's text (``message``, ``question`` or ``content``), or None when it has none."""
     for field in TEXT_FIELDS:
         value = row.get(field)
         if isinstance(value, str) and value.strip():
             return value
-    raise ValueError(f"row {row.get('id', '?')} has none of the fields {', '.join(TEXT_FIELDS)}")
+    return None
+
+
+def message_text(row: dict[str, Any]) -> str:
+    text = row_text(row)
+    if text is None:
+        raise ValueError(
+            f"row {row.get('id', '?')} has none of the fields {', '.join(TEXT_FIELDS)}"
+        )
+    return text
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
