@@ -13,7 +13,14 @@ setup:
 model: setup
 	@$(PY) -m bot train
 
+# The sports-facility standards catalogue has no stated licence, so it is not in the
+# repository: it is imported from the shared data folder when that exists (incremental:
+# a second run embeds nothing). STANDARDS_CATALOGUE= (empty) skips it.
+STANDARDS_CATALOGUE ?= ../shared/data/standards/sports_facility_standards_catalogue.jsonl
+
 run: model
+	@if [ -n "$(STANDARDS_CATALOGUE)" ] && [ -f "$(STANDARDS_CATALOGUE)" ]; then \
+		$(PY) -m bot kb seed && $(PY) -m bot kb import "$(STANDARDS_CATALOGUE)" --kind standard; fi
 	@$(PY) -m bot run
 
 test: setup

@@ -13,6 +13,9 @@ from bot.safety import detect_emergency, detect_out_of_scope, emergency_reply, o
 from bot.workorders.dialogue.intake import describes_matter
 
 JUST_IN_CASE = "如果现在情况紧急，请立即拨打110、119、120或122。您反映的问题，我先帮您处理。"
+# Sent with the emergency reply: the web chat shows the reply as an alert, as it does the
+# gateway's own emergency answer (status "emergency").
+EMERGENCY_MARK = {"emergency": True}
 
 
 class ActionEmergencyDiversion(HotlineAction):
@@ -31,7 +34,7 @@ class ActionEmergencyDiversion(HotlineAction):
             # hypothetical or a hazard: the numbers are given, and the matter is taken up.
             dispatcher.utter_message(text=JUST_IN_CASE)
             return [FollowupAction("action_answer_knowledge")]
-        dispatcher.utter_message(text=emergency_reply(emergency))
+        dispatcher.utter_message(text=emergency_reply(emergency), json_message=EMERGENCY_MARK)
         return []
 
 

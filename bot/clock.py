@@ -35,3 +35,13 @@ def beijing_day(moment: datetime) -> date:
 def beijing_time(moment: datetime) -> str:
     """A stored moment as people read it: ``2024-05-01 14:03:09`` Beijing time."""
     return as_utc(moment).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@overload
+def beijing_iso(moment: datetime) -> str: ...
+@overload
+def beijing_iso(moment: None) -> None: ...
+def beijing_iso(moment: datetime | None) -> str | None:
+    """A stored moment for an API: ISO 8601 in Beijing time with its offset (+08:00). A naive
+    SQLite value is UTC, never the reader's local time, so earlier and live rows agree."""
+    return None if moment is None else as_utc(moment).astimezone(BEIJING).isoformat()

@@ -32,7 +32,7 @@ def conversation_context(conversation_id: str) -> Iterator[None]:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line; personal data in the message is masked."""
+    """One JSON object per line; personal data in the message and the traceback is masked."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -53,7 +53,9 @@ class JsonFormatter(logging.Formatter):
             if value is not None:
                 entry[key] = value
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+            # Database errors quote the statement's bound values: a citizen's phone number
+            # would reach the log through the traceback rather than the message.
+            entry["error"] = mask_personal_data(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 

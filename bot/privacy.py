@@ -4,8 +4,9 @@ Masking is applied wherever text leaves the process for a human to read, so that
 line, a console page or a CSV file never shows a citizen's full numbers by accident.
 
 What is recognised, and how false alarms are kept down:
-- resident ID numbers (GB 11643-1999: 18 characters, a real birth date and the ISO 7064
-  MOD 11-2 check character) — an 18-digit number failing the check is not an ID;
+- resident ID numbers (GB 11643-1999: 18 characters with a real birth date) — masked even
+  when the ISO 7064 MOD 11-2 check character is wrong, because a citizen's typo in one
+  digit still reveals the rest; an 18-digit number without a birth date is not an ID;
 - bank card numbers (16–19 digits, spaces or hyphens allowed) passing the Luhn check;
 - mobile numbers (with or without +86 and separators) and landlines with an area code;
 - e-mail addresses;
@@ -59,15 +60,21 @@ class Span:
     masked: str
 
 
-def valid_id_number(number: str) -> bool:
-    """GB 11643 resident ID: plausible birth date and a correct check character."""
+def plausible_id_number(number: str) -> bool:
+    """The shape of a GB 11643 resident ID with a real birth date, whatever its check
+    character: what masking needs, since a mistyped ID is still the citizen's."""
     if len(number) != 18 or not number[:17].isdigit():
         return False
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return False
-    if not date(1900, 1, 1) <= born <= date.today():
+    return date(1900, 1, 1) <= born <= date.today()
+
+
+def valid_id_number(number: str) -> bool:
+    """GB 11643 resident ID: plausible birth date and a correct check character."""
+    if not plausible_id_number(number):
         return False
     total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == number[17].upper()
@@ -85,7 +92,7 @@ def luhn_valid(digits: str) -> bool:
 
 def _id_spans(text: str) -> Iterator[Span]:
     for m in _ID_NUMBER.finditer(text):
-        if valid_id_number(m.group()):
+        if plausible_id_number(m.group()):
             yield Span(m.start(), m.end(), "id_number", f"{m.group()[:6]}{'*' * 8}{m.group()[-4:]}")
 
 
@@ -169,6 +176,34 @@ def mask_personal_data(text: str) -> str:
         position = span.end
     parts.append(text[position:])
     return "".join(parts)
+
+
+def mobile_numbers(text: str) -> list[str]:
+    """Mobile numbers in ``text`` as 11 digits, however they were written (139-1234-5678,
+    139 1234 5678, +86 139…), so that a search for one form finds the others."""
+    return ["".join(m.groups()) for m in _MOBILE.finditer(text)]
+
+
+def canonical_mobiles(text: str) -> str:
+    """``text`` with every mobile number written as its 11 digits."""
+    return _MOBILE.sub(lambda m: "".join(m.groups()), text)
+
+
+def canonical_mobile(text: str) -> str | None:
+    """The 11 digits when ``text`` is one mobile number and nothing else, else None."""
+    found = _MOBILE.fullmatch(text.strip())
+    return "".join(found.groups()) if found else None
+
+
+def mask_identifier(identifier: str) -> str:
+    """A search term as the audit log may keep it: personal numbers masked, and a sender id
+    (WeChat openid, web session) cut to its ends, since it identifies the citizen too."""
+    masked = mask_personal_data(identifier)
+    if masked != identifier:
+        return masked
+    keep = min(4, len(identifier) // 4)
+    hidden = len(identifier) - 2 * keep
+    return identifier[:keep] + "*" * hidden + identifier[keep + hidden :]
 
 
 def contains_personal_data(text: str) -> bool:

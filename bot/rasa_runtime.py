@@ -144,12 +144,16 @@ def endpoints_config(settings: Settings) -> dict[str, Any]:
         config["tracker_store"] = store
     if settings.redis_url:
         parts = urlsplit(settings.redis_url)
+        # Rasa's own RedisLockStore is a read-modify-write of the ticket lock; replicas
+        # need the atomic one (connectors/rasa_lock_store.py).
         lock: dict[str, Any] = {
-            "type": "redis",
+            "type": "connectors.rasa_lock_store.AtomicRedisLockStore",
             "url": parts.hostname or "127.0.0.1",
             "port": parts.port or 6379,
             "db": int((parts.path or "/0").lstrip("/") or 0),
             "key_prefix": "hotline",
+            "lock_lifetime": settings.rasa_lock_lifetime_s,
+            "poll_interval": settings.rasa_lock_poll_s,
         }
         if parts.password:
             lock["password"] = unquote(parts.password)

@@ -110,17 +110,37 @@ class Settings:
     )
     database_url: str | None = setting("DATABASE_URL", None)
     redis_url: str | None = setting("REDIS_URL", None)
+    # Rasa's conversation lock in Redis: how long a replica may hold it (a crashed holder
+    # blocks the conversation this long at most) and how often a waiting turn checks.
+    rasa_lock_lifetime_s: float = setting("RASA_LOCK_LIFETIME_S", 60.0)
+    rasa_lock_poll_s: float = setting("RASA_LOCK_POLL_S", 0.02)
     max_message_chars: int = setting("MAX_MESSAGE_CHARS", 2000)
     max_request_bytes: int = setting("MAX_REQUEST_BYTES", 64 * 1024)
     rate_limit_messages: int = setting("RATE_LIMIT_MESSAGES", 20)
     rate_limit_window_s: float = setting("RATE_LIMIT_WINDOW_S", 60.0)
+    # Messages per window from one client address, whatever sender ids it uses (web chat
+    # and REST); above RATE_LIMIT_MESSAGES, as citizens behind one network share an address.
+    rate_limit_address_messages: int = setting("RATE_LIMIT_ADDRESS_MESSAGES", 25)
+    # The header a trusted reverse proxy puts the client's address in (e.g. X-Forwarded-For,
+    # whose last entry is used); unset: the connection's peer address. Never set it when
+    # clients can reach the gateway directly, or they choose their own address.
+    trusted_proxy_header: str | None = setting("TRUSTED_PROXY_HEADER", None)
+    # Console login attempts from one client address per 15 minutes (all accounts together).
+    login_attempts_per_address: int = setting("LOGIN_ATTEMPTS_PER_ADDRESS", 60)
     rasa_timeout_s: float = setting("RASA_TIMEOUT_S", 30.0)
     log_level: str = setting("LOG_LEVEL", "INFO")
     assist_api_token: str = setting("ASSIST_API_TOKEN", "", secret=True)
+    # The calibrated search confidence from which the agent workspace suggests an answer
+    # the question does not name (bot/gateway/handoff/suggestions.py, where the measurement
+    # behind 0.4 is).
+    assist_min_score: float = setting("ASSIST_MIN_SCORE", 0.4)
     kb_ann_threshold: int = setting("KB_ANN_THRESHOLD", 20_000)
     # Processes started from the environment load search at start-up; code-built settings
     # (tests) load it on first use only.
     kb_preload: bool = setting("KB_PRELOAD", False, process_default=True)
+    # How often each search process checks the store's revision and swaps in a new index
+    # after a publish or import (0 turns the watching off).
+    kb_reload_poll_s: float = setting("KB_RELOAD_POLL_S", 1.0)
     workorder_url: str = setting(
         "WORKORDER_URL",
         "http://127.0.0.1:8090",

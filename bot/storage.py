@@ -54,6 +54,9 @@ def open_engine(database_url: str | None, sqlite_path: Path) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Deleted rows and freed pages are overwritten with zeros: a citizen's erased data
+        # must not stay readable in the file (see bot.console.retention).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -62,6 +65,15 @@ def open_engine(database_url: str | None, sqlite_path: Path) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+async def checkpoint(engine: AsyncEngine) -> None:
+    """Copies a SQLite file's write-ahead log into it and empties the log, so that page
+    versions from before a deletion do not linger there; no-op on PostgreSQL. A reader
+    still open elsewhere can keep the log for now: its next checkpoint clears it."""
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 _WRITERS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()

@@ -27,7 +27,9 @@ logger = logging.getLogger(__name__)
 def start_lookup(tracker: Tracker) -> list[EventType]:
     text = latest_text(tracker)
     ref = find_number(text)
-    if ref is None and phones_in_message(tracker):
+    if ref is None:
+        # A phone in the request is looked up at once, whether or not the NLU tagged it:
+        # asking "请提供工单号" after "用13912345678查工单" reads as not listening.
         try:
             ref = read_phone(text, phones_in_message(tracker))
         except Unclear:

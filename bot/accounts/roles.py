@@ -15,13 +15,21 @@ class Role(StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    EDITOR = "editor"  # keeps knowledge points and standards current
+    REVIEWER = "reviewer"  # approves, publishes and withdraws them
 
     @property
     def label(self) -> str:
         return _ROLE_LABELS[self]
 
 
-_ROLE_LABELS = {Role.AGENT: "话务员", Role.SUPERVISOR: "班长/质检员", Role.ADMIN: "管理员"}
+_ROLE_LABELS = {
+    Role.AGENT: "话务员",
+    Role.SUPERVISOR: "班长/质检员",
+    Role.ADMIN: "管理员",
+    Role.EDITOR: "知识库编辑",
+    Role.REVIEWER: "知识库审核人",
+}
 
 
 class Permission(StrEnum):
@@ -33,6 +41,8 @@ class Permission(StrEnum):
     DELETE_CITIZEN_DATA = "delete_citizen_data"  # erase one citizen's data on request
     VIEW_AUDIT_LOG = "view_audit_log"
     MANAGE_USERS = "manage_users"
+    EDIT_KNOWLEDGE = "edit_knowledge"  # draft and submit knowledge records, run import dry runs
+    REVIEW_KNOWLEDGE = "review_knowledge"  # publish, reject, withdraw; confirm imports; flags
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -43,9 +53,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVIEW_CONVERSATIONS,
             Permission.VIEW_METRICS,
             Permission.EXPORT_DATA,
+            Permission.EDIT_KNOWLEDGE,
+            Permission.REVIEW_KNOWLEDGE,
         }
     ),
-    Role.ADMIN: frozenset(Permission),
+    # Administrators run the system, not the hotline: citizens are served by named people
+    # on the duty roster, so an administrator who also takes chats gets HANDLE_CONVERSATIONS
+    # granted to their own account (an audited change) or uses an agent account.
+    Role.ADMIN: frozenset(Permission) - {Permission.HANDLE_CONVERSATIONS},
+    Role.EDITOR: frozenset({Permission.EDIT_KNOWLEDGE}),
+    Role.REVIEWER: frozenset({Permission.EDIT_KNOWLEDGE, Permission.REVIEW_KNOWLEDGE}),
 }
 
 

@@ -2,7 +2,8 @@
 
 Hashing runs in a worker thread: scrypt takes ~0.15 s of CPU and must not stall the
 gateway's event loop. Repeated failed logins lock an account for a while, counted in
-the database so that every gateway replica sees the same count.
+the database (atomically, see ``authenticate``) so that every gateway replica sees the
+same count.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    case,
     func,
+    or_,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -154,35 +157,25 @@ class UserStore:
             return int(await conn.scalar(select(func.count()).select_from(users_table)) or 0)
 
     async def authenticate(self, username: str, password: str) -> LoginResult:
-        """The user if the password is right and the account active and not locked."""
+        """The user if the password is right and the account active and not locked.
+
+        Each attempt claims one of the account's tries before its password is checked, in
+        one conditional UPDATE, so parallel guesses cannot all read the same count: the
+        attempt that claims the last try locks the account, and later ones are refused
+        unchecked. A right password gives the tries back. Refused attempts still hash once,
+        so the answer's timing does not tell a locked or unknown account from a wrong
+        password.
+        """
         try:
             name = normalise_username(username)
         except ValueError:
             name = ""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(users_table).where(users_table.c.username == name))
-            ).first()
+        row = await self._claim_try(name)
         if row is None:
             await asyncio.to_thread(verify_password, password, dummy_hash())
-            return LoginResult(None)
-        locked_until = as_utc(row.locked_until)
-        if locked_until is not None and locked_until > utcnow():
-            return LoginResult(None, locked=True)
-        ok = await asyncio.to_thread(verify_password, password, row.password_hash)
-        if not ok:
-            failures = int(row.failed_logins) + 1
-            lock = utcnow() + LOCKOUT if failures >= MAX_FAILED_LOGINS else None
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    users_table.update()
-                    .where(users_table.c.id == row.id)
-                    .values(
-                        failed_logins=0 if lock else failures,
-                        locked_until=lock,
-                    )
-                )
-            return LoginResult(None, locked=lock is not None)
+            return LoginResult(None, locked=await self.get_by_username(name) is not None)
+        if not await asyncio.to_thread(verify_password, password, row.password_hash):
+            return LoginResult(None, locked=row.locked_until is not None)
         values: dict[str, Any] = {"failed_logins": 0, "locked_until": None}
         if needs_rehash(row.password_hash):
             values["password_hash"] = await asyncio.to_thread(hash_password, password)
@@ -193,6 +186,24 @@ class UserStore:
         if not row.active:
             return LoginResult(None)
         return LoginResult(_to_user(row))
+
+    async def _claim_try(self, name: str) -> Any:
+        """The account's row after counting one more try; None if unknown or locked."""
+        now = utcnow()
+        column = users_table.c
+        expired = column.locked_until <= now
+        tries = case((expired, 1), else_=column.failed_logins + 1)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                users_table.update()
+                .where(column.username == name, or_(column.locked_until.is_(None), expired))
+                .values(
+                    failed_logins=tries,
+                    locked_until=case((tries >= MAX_FAILED_LOGINS, now + LOCKOUT), else_=None),
+                )
+                .returning(*column)
+            )
+            return result.first()
 
     async def set_password(self, username: str, password: str) -> None:
         check_strength(password)

@@ -41,6 +41,7 @@ from bot.settings import PROJECT_ROOT, Settings
 
 REAL_VECTORS_UP_TO = 1000
 QUERY_ROUNDS = 300
+EF_SWEEP = (128, 256, 512, 800)
 SEED = 12345
 _QUESTIONS = PROJECT_ROOT / "tests" / "knowledge" / "data" / "starter_questions.jsonl"
 _CORPUS = PROJECT_ROOT / "data" / "knowledge"
@@ -138,6 +139,7 @@ def _bench_size(
             variants[name] = info
             if isinstance(dense, HnswIndex):
                 info["recall@10_vs_exact"] = _ann_recall(vectors, dense, fixed, questions)
+                info["ef_sweep"] = _ef_sweep(vectors, dense, fixed, questions)
     result["variants"] = variants
     result["memory_mb"] = {
         "vectors": round(vectors.nbytes / 2**20, 1),
@@ -169,6 +171,25 @@ def _ann_recall(
         truth = set(exact.search(q, 10, None)[0].tolist())
         found += len(truth & set(ann.search(q, 10, None)[0].tolist()))
     return round(found / (10 * len(sample)), 4)
+
+
+def _ef_sweep(
+    vectors: NDArray[np.float32], ann: HnswIndex, fixed: QueryCache, questions: list[str]
+) -> list[dict[str, Any]]:
+    """Recall and vector-search latency at several search widths: the price of each."""
+    queries = [fixed.encode_queries([q])[0] for q in questions[:100]]
+    truth = [set(ExactIndex(vectors).search(q, 10, None)[0].tolist()) for q in queries]
+    sweep = []
+    for ef in EF_SWEEP:
+        found, latencies = 0, []
+        for query, exact in zip(queries, truth, strict=True):
+            t0 = time.perf_counter()
+            ids = ann.search(query, 10, None, ef=ef)[0]
+            latencies.append((time.perf_counter() - t0) * 1000)
+            found += len(exact & set(ids.tolist()))
+        recall = round(found / (10 * len(queries)), 4)
+        sweep.append({"ef": ef, "recall@10_vs_exact": recall, "ms": _latency(latencies)})
+    return sweep
 
 
 def _latency(values: list[float]) -> dict[str, float]:

@@ -115,7 +115,9 @@ def main(args: argparse.Namespace) -> int:
     base = Settings.from_env()
     var_dir = base.var_dir / "bench"
     shutil.rmtree(var_dir, ignore_errors=True)
-    settings = local_stack_settings(base, var_dir, rate_limit_messages=1_000_000)
+    settings = local_stack_settings(
+        base, var_dir, rate_limit_messages=1_000_000, rate_limit_address_messages=1_000_000
+    )
     stack = Stack(settings)
     print(f"Starting a stack for the benchmark (logs in {var_dir / 'logs'})…")
     stack.start()

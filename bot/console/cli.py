@@ -71,9 +71,11 @@ def _retention(args: argparse.Namespace) -> int:
             return 0
         index = ConversationIndex(engine)
         await index.setup()
-        result = await Retention(engine, index.search).run(
-            settings.retention_days, settings.retention_mode
-        )
+        retention = Retention.build(settings, engine, index.search)
+        try:
+            result = await retention.run(settings.retention_days, settings.retention_mode)
+        finally:
+            await retention.close()
         await AuditLog(engine).record(
             "retention.run",
             result.mode,

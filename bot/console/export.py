@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import beijing_time
+from bot.console.labels import CHANNEL_LABELS
 from bot.console.queries import ConversationFilter, ConversationSummary, list_conversations
 from bot.console.search import SearchIndex
 from bot.privacy import mask_personal_data
@@ -31,7 +32,7 @@ CONVERSATION_HEADERS = (
     "开始时间",
     "最后消息时间",
     "轮次",
-    "首条市民消息",
+    "市民诉求",
     "最低置信度",
     "触发兜底",
     "转人工",
@@ -73,15 +74,15 @@ def csv_text(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool
 
 
 def conversation_row(summary: ConversationSummary, *, unmask: bool) -> tuple[Any, ...]:
-    first = summary.first_message if unmask else mask_personal_data(summary.first_message)
+    matter = summary.matter if unmask else mask_personal_data(summary.matter)
     return (
         summary.seq,
         summary.conversation_id,
-        summary.channel,
+        CHANNEL_LABELS.get(summary.channel, summary.channel),
         summary.started_at,
         summary.last_at,
         summary.turns,
-        first,
+        matter,
         "" if summary.min_confidence is None else f"{summary.min_confidence:.3f}",
         summary.fallback,
         summary.handed_off,

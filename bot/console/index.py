@@ -3,10 +3,12 @@
 ``ConversationIndex`` observes the gateway's ``TranscriptStore`` (every committed row, and
 the NLU result merged in after Rasa answered). What a row tells the summary:
 
-- citizen rows: first message; ``data.nlu`` {intent, confidence, entities, actions} →
-  lowest confidence, intents, fallback (the "没有完全理解" reply was given: ``utter_default``
-  or ``action_default_fallback`` among the actions and responses; an ``nlu_fallback`` turn
-  that was answered or taken up as a work order is not one);
+- citizen rows: the citizen's matter (the first message that says something about it, not
+  "你好" or a button press; until one comes, the first message); ``data.nlu`` {intent,
+  confidence, entities, actions} → lowest confidence, intents, fallback (the "没有完全理解"
+  reply was given: ``utter_default`` or ``action_default_fallback`` among the actions and
+  responses; an ``nlu_fallback`` turn that was answered, taken up as a work order or taken
+  by an active form is not one);
 - bot rows: ``data.status`` (ok, emergency, engine_unavailable, …);
 - agent rows: the conversation was handed off to a human;
 - any row: ``data.handoff = {"state": "waiting" | "with_agent" | "bot" | "closed"}`` or
@@ -31,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import as_utc, beijing_day, utcnow
+from bot.console.review import project_vocabulary
 from bot.console.search import SearchIndex
 from bot.console.tables import (
     conversation_intent_table,
@@ -38,8 +41,11 @@ from bot.console.tables import (
     unanswered_table,
 )
 from bot.console.tokens import normalise
+from bot.console.upgrade import upgrade
 from bot.conversation.transcript import transcript_table
+from bot.handoff.draft import citizen_statements
 from bot.storage import write_transaction
+from bot.workorders.dialogue.answers import meaningful_chars
 
 FALLBACK_ACTIONS = frozenset(
     {"utter_default", "action_default_fallback", "action_two_stage_fallback"}
@@ -47,6 +53,7 @@ FALLBACK_ACTIONS = frozenset(
 SEARCHED_ROLES = frozenset({"citizen", "agent"})
 _ORDER_NO = re.compile(r"(?:GD|SL)\d{13}")  # order no., or acceptance no. before it
 _FIRST_MESSAGE_CHARS = 200
+_PUNCTUATION = re.compile(r"[\s,，。.!！?？~～、…]+")
 
 
 def normalise_question(text: str) -> str:
@@ -55,8 +62,20 @@ def normalise_question(text: str) -> str:
 
 
 def is_fallback(nlu: Mapping[str, Any]) -> bool:
-    actions = nlu.get("actions") or ()
-    return any(a in FALLBACK_ACTIONS for a in actions)
+    """The citizen was told "没有完全理解" and the dialogue did not go on: a turn an active
+    form took (its name among the actions: it filled its slot or asked its question again)
+    is the form at work, not a failure."""
+    actions = {a for a in nlu.get("actions") or () if isinstance(a, str)}
+    return bool(actions & FALLBACK_ACTIONS) and not actions & set(project_vocabulary().forms)
+
+
+def is_matter(text: str) -> bool:
+    """Says something about the citizen's matter: not a greeting, a thank-you, a request
+    for a human or a button press (the filter the agents' work-order draft uses)."""
+    bare = _PUNCTUATION.sub("", text)
+    return meaningful_chars(bare) >= 2 and bool(
+        citizen_statements([{"role": "citizen", "text": bare}])
+    )
 
 
 def handoff_state(data: Mapping[str, Any]) -> str | None:
@@ -97,6 +116,7 @@ class ConversationIndex:
         self.search = SearchIndex(self.dialect)
 
     async def setup(self) -> None:
+        await upgrade(self.engine)
         async with self.engine.begin() as conn:
             await self.search.setup(conn)
 
@@ -180,7 +200,9 @@ class ConversationIndex:
         }
         if role == "citizen":
             values["citizen_turns"] = conversation_table.c.citizen_turns + 1
-            if not current.first_message and text and not data.get("reason"):
+            shown = current.first_message
+            said = bool(text) and not data.get("reason")
+            if said and (not shown or (is_matter(text) and not is_matter(shown))):
                 values["first_message"] = text[:_FIRST_MESSAGE_CHARS]
         elif role == "bot" and isinstance(data.get("status"), str):
             values["last_status"] = data["status"]

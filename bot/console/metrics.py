@@ -4,6 +4,12 @@ Each section is also a plain table (``MetricTable``) so that every chart has a C
 with the same numbers. Work-order figures come from the work-order events the gateway
 received (``bot.console.workorders``); without any in the period the section is empty and
 the page says 暂无数据 instead of showing zeros that look like real measurements.
+
+The three outcome rates share one base, the conversations in which a citizen wrote at
+least once, and split it without overlap, so they add up to 100 %: 转人工 (an agent
+served it), 兜底 (the assistant failed to understand at least once and no agent took
+over: see ``index.is_fallback``) and 机器人独立解决 (the rest). ``RATE_EXPLANATIONS``
+says this on the page.
 """
 
 from __future__ import annotations
@@ -13,14 +19,24 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy import Integer, and_, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import beijing_day, utcnow
+from bot.console.questions import MAX_PHRASINGS, QuestionGroup, group_questions
 from bot.console.tables import conversation_intent_table, conversation_table, unanswered_table
 from bot.console.workorders import WorkOrderLog, WorkOrderStats
 
 TOP_N = 10
+
+RATE_EXPLANATIONS = {
+    "conversations": "所选时段内市民至少发言一次的会话数，是下面三项比率的共同基数。",
+    "solved": "既没有转人工、也没有出现“未能理解”答复的会话占会话总数的比例。"
+    "与兜底率、转人工率三项互不重叠，合计 100%。",
+    "fallback": "智能助手至少一次答复“没有完全理解”、且最终没有转人工的会话占会话总数的比例。"
+    "表单（如登记工单）接住并继续询问的回答不计入。",
+    "handed_off": "由人工客服接待过的会话占会话总数的比例（转人工后又出现兜底的，只计入转人工）。",
+}
 
 
 @dataclass(frozen=True)
@@ -45,7 +61,7 @@ class Dashboard:
     rated: int
     per_day: list[tuple[date, int, int, int]]  # day, conversations, handed off, fallback
     top_intents: list[tuple[str, int]]
-    unanswered: list[tuple[str, int]]  # a sample of the question, times asked
+    unanswered: list[QuestionGroup]
     ratings: list[tuple[int, int]]
     workorders: WorkOrderStats | None = None
     notes: list[str] = field(default_factory=list)
@@ -54,8 +70,8 @@ class Dashboard:
         return count / self.conversations if self.conversations else None
 
     @property
-    def containment(self) -> float | None:
-        return self.rate(self.conversations - self.handed_off)
+    def solved(self) -> int:
+        return self.conversations - self.handed_off - self.fallback
 
     def tables(self) -> list[MetricTable]:
         def pct(value: float | None) -> str:
@@ -68,8 +84,8 @@ class Dashboard:
                 ("指标", "数值"),
                 [
                     ("会话总数", self.conversations),
-                    ("机器人独立解决率（未转人工）", pct(self.containment)),
-                    ("未识别（兜底）率", pct(self.rate(self.fallback))),
+                    ("机器人独立解决率", pct(self.rate(self.solved))),
+                    ("兜底率", pct(self.rate(self.fallback))),
                     ("转人工率", pct(self.rate(self.handed_off))),
                     ("平均等待时长（秒）", _round(self.wait_avg_s)),
                     ("等待时长中位数（秒）", _round(self.wait_median_s)),
@@ -81,12 +97,15 @@ class Dashboard:
             MetricTable(
                 "per_day",
                 "每日会话量",
-                ("日期", "会话数", "转人工", "未识别"),
+                ("日期", "会话数", "转人工", "兜底"),
                 [(d.isoformat(), n, h, f) for d, n, h, f in self.per_day],
             ),
             MetricTable("intents", "热门意图", ("意图", "会话数"), list(self.top_intents)),
             MetricTable(
-                "unanswered", "未能回答的问题", ("问题（示例）", "次数"), list(self.unanswered)
+                "unanswered",
+                "未能回答的问题",
+                ("问题（示例）", "相似问法", "次数"),
+                [(g.sample, "；".join(g.phrasings), g.asked) for g in self.unanswered],
             ),
             MetricTable("ratings", "会话评分分布", ("评分", "会话数"), list(self.ratings)),
         ]
@@ -132,7 +151,7 @@ async def dashboard(
     workorders: WorkOrderLog | None = None,
 ) -> Dashboard:
     c = conversation_table.c
-    in_period = and_(c.started_day >= date_from, c.started_day <= date_to)
+    in_period = and_(c.started_day >= date_from, c.started_day <= date_to, c.citizen_turns > 0)
     async with engine.connect() as conn:
         per_day_rows = (
             await conn.execute(
@@ -140,7 +159,7 @@ async def dashboard(
                     c.started_day,
                     func.count(),
                     func.sum(cast(c.handed_off, Integer)),
-                    func.sum(cast(c.fallback, Integer)),
+                    func.sum(case((and_(c.fallback, ~c.handed_off), 1), else_=0)),
                 )
                 .where(in_period)
                 .group_by(c.started_day)
@@ -177,11 +196,11 @@ async def dashboard(
         u = unanswered_table.c
         unanswered = (
             await conn.execute(
-                select(func.min(u.text), func.count().label("n"))
+                select(u.normalized, func.min(u.text), func.count().label("n"))
                 .where(u.day >= date_from, u.day <= date_to)
                 .group_by(u.normalized)
                 .order_by(func.count().desc(), func.min(u.text))
-                .limit(TOP_N * 2)
+                .limit(MAX_PHRASINGS)
             )
         ).all()
     per_day = [(_as_date(d), int(n), int(h or 0), int(f or 0)) for d, n, h, f in per_day_rows]
@@ -200,7 +219,7 @@ async def dashboard(
         rated=rated,
         per_day=_fill_days(per_day, date_from, date_to),
         top_intents=[(str(name), int(n)) for name, n in intents],
-        unanswered=[(str(text), int(n)) for text, n in unanswered],
+        unanswered=group_questions([(str(k), str(t), int(n)) for k, t, n in unanswered]),
         ratings=[(int(r), int(n)) for r, n in ratings],
     )
     if workorders is not None:

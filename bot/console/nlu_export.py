@@ -18,12 +18,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import utcnow
+from bot.console.masking import synthetic
 from bot.console.queries import Correction, correction_from_row
 from bot.console.tables import nlu_correction_table
 from bot.privacy import Span, find_personal_data
 
 _MARKUP = str.maketrans({"[": "［", "]": "］", "{": "｛", "}": "｝", "\n": " ", "\r": " "})
-_STARS = re.compile(r"\*+")
 _NUMERALS = re.compile(r"[0-9一二三四五六七八九十百零〇两]")
 _LEFTOVER_STARS = re.compile(r"(?<=\d)\*+|\*+(?=\d)")  # already masked (anonymised) numbers
 
@@ -31,12 +31,6 @@ _LEFTOVER_STARS = re.compile(r"(?<=\d)\*+|\*+(?=\d)")  # already masked (anonymi
 def training_safe(text: str) -> str:
     """Masks personal data with training-friendly fillers and neutralises entity markup."""
     return _safe_segment(text, 0, len(text), find_personal_data(text))
-
-
-def _fill(span: Span) -> str:
-    if span.kind == "address":
-        return _STARS.sub("1", span.masked)
-    return span.masked.replace("*", "0")
 
 
 def _safe_segment(text: str, start: int, end: int, spans: list[Span]) -> str:
@@ -54,7 +48,7 @@ def _safe_segment(text: str, start: int, end: int, spans: list[Span]) -> str:
         left, right = max(span.start, start), min(span.end, end)
         parts.append(text[position:left])
         if span.start >= start and span.end <= end:
-            parts.append(_fill(span))
+            parts.append(synthetic(span))
         else:
             parts.append(_NUMERALS.sub("0", text[left:right]))
         position = right

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import as_utc, utcnow
 from bot.console.index import is_fallback
+from bot.console.labels import describe_payload
+from bot.console.masking import Piece, given_values, masked_pieces
 from bot.console.search import SearchIndex
 from bot.console.tables import (
     conversation_intent_table,
@@ -89,6 +91,11 @@ class ConversationSummary:
     anonymised: bool
     tags: tuple[str, ...] = ()
 
+    @property
+    def matter(self) -> str:
+        """What the list leads with: the citizen's matter (a button press told in words)."""
+        return describe_payload(self.first_message) or self.first_message
+
     def masked(self) -> ConversationSummary:
         return replace(self, first_message=mask_personal_data(self.first_message))
 
@@ -125,6 +132,12 @@ class Turn:
     created_at: datetime
     data: dict[str, Any]
     correction: Correction | None = None
+    button: str | None = None  # the title of the button whose payload ``text`` is
+    pieces: tuple[Piece, ...] = ()  # ``text`` masked, part by part (empty: shown as it is)
+
+    @property
+    def shown_text(self) -> str:
+        return f"（点击按钮）{self.button}" if self.button else self.text
 
     @property
     def nlu(self) -> dict[str, Any]:
@@ -158,10 +171,15 @@ class Turn:
         value = self.data.get("status")
         return value if isinstance(value, str) else None
 
-    def masked(self) -> Turn:
+    def masked(self, given: frozenset[str]) -> Turn:
+        """Masked for a reviewer without the unmask right; in the bot's own text only what
+        the citizen ``given`` is masked (see ``bot.console.masking``)."""
+        pieces = masked_pieces(self.text, given if self.role == "bot" else None)
         return replace(
             self,
-            text=mask_personal_data(self.text),
+            text="".join(p.text for p in pieces),
+            pieces=pieces,
+            button=mask_personal_data(self.button) if self.button else None,
             data=mask_value(self.data),
             correction=self.correction.masked() if self.correction else None,
         )
@@ -186,9 +204,10 @@ class ConversationDetail:
     notes: list[Note] = field(default_factory=list)
 
     def masked(self) -> ConversationDetail:
+        given = given_values(t.text for t in self.turns if t.role == "citizen")
         return ConversationDetail(
             self.summary.masked(),
-            [t.masked() for t in self.turns],
+            [t.masked(given) for t in self.turns],
             [n.masked() for n in self.notes],
         )
 
@@ -398,17 +417,25 @@ async def conversation_detail(engine: AsyncEngine, seq: int) -> ConversationDeta
         notes = (
             await conn.execute(select(conversation_note_table).where(n.seq == seq).order_by(n.id))
         ).all()
-    turns = [
-        Turn(
-            id=r.id,
-            role=r.role,
-            text=r.text,
-            created_at=as_utc(r.created_at) or utcnow(),
-            data=dict(r.data or {}),
-            correction=corrections.get(r.id),
+    turns: list[Turn] = []
+    buttons: dict[str, str] = {}  # payload -> title, of the buttons offered so far
+    for r in rows:
+        data = dict(r.data or {})
+        if r.role == "bot":
+            buttons.update(_offered(data))
+        turns.append(
+            Turn(
+                id=r.id,
+                role=r.role,
+                text=r.text,
+                created_at=as_utc(r.created_at) or utcnow(),
+                data=data,
+                correction=corrections.get(r.id),
+                button=buttons.get(r.text) or describe_payload(r.text)
+                if r.role == "citizen"
+                else None,
+            )
         )
-        for r in rows
-    ]
     return ConversationDetail(
         summary,
         turns,
@@ -423,6 +450,14 @@ async def conversation_detail(engine: AsyncEngine, seq: int) -> ConversationDeta
             for r in notes
         ],
     )
+
+
+def _offered(data: dict[str, Any]) -> dict[str, str]:
+    return {
+        str(b["payload"]): str(b["title"])
+        for b in data.get("buttons") or []
+        if isinstance(b, dict) and b.get("payload") and b.get("title")
+    }
 
 
 async def channels(engine: AsyncEngine) -> list[str]:

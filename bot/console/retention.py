@@ -4,13 +4,18 @@ After ``RETENTION_DAYS`` without a new message a conversation is either anonymis
 (``RETENTION_MODE=anonymise``, the default: personal numbers, plates and detailed addresses
 masked in every turn, note and correction; the sender id — a WeChat openid or web session
 id — replaced by a random pseudonym; the search document rebuilt from the masked text) or
-deleted (``RETENTION_MODE=delete``). Either way Rasa's tracker events for the old sender id
-are deleted: the dialogue engine needs no memory of a conversation that old.
+deleted (``RETENTION_MODE=delete``). The handoff's records of the conversation (notes,
+episodes, assist suggestions, calls: see ``erasure``) are masked or deleted with it. Either
+way Rasa's tracker events for the old sender id are deleted: the dialogue engine needs no
+memory of a conversation that old; and the work-order outbox's delivered entries older
+than the period go, since the platform keeps the official record of each order.
 
 Regex masking cannot find every personal detail in free text (a name, a description); the
 statistics the console needs survive anonymisation, and deletion is there when nothing
 may remain. A deletion request removes everything: transcript, summary, review notes,
-corrections, search document, tracker events.
+corrections, search document, handoff records, outbox entries, tracker events. On SQLite
+the erased bytes are gone from the files too: deleted content is zeroed (``bot.storage``),
+the search index is compacted and the write-ahead logs are emptied afterwards.
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import delete, inspect, select, text, update
+from sqlalchemy import delete, func, inspect, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import as_utc, utcnow
-from bot.console.index import SEARCHED_ROLES
+from bot.console import erasure
+from bot.console.index import SEARCHED_ROLES, normalise_question
 from bot.console.search import SearchIndex
 from bot.console.tables import (
     conversation_intent_table,
@@ -41,7 +47,10 @@ from bot.console.tables import (
     unanswered_table,
 )
 from bot.conversation.transcript import transcript_table
-from bot.privacy import mask_personal_data, mask_value
+from bot.privacy import canonical_mobile, mask_personal_data, mask_value, mobile_numbers
+from bot.settings import Settings
+from bot.storage import checkpoint, open_engine
+from bot.workorders.outbox import outbox_retention
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +75,16 @@ class CitizenMatch:
     turns: int
 
 
+class OutboxRetention(Protocol):
+    """The work-order outbox's side (``bot.workorders.outbox.retention``)."""
+
+    async def forget_conversations(self, conversation_ids: Sequence[str]) -> int: ...
+
+    async def purge_finished(self, before: datetime) -> int: ...
+
+    async def close(self) -> None: ...
+
+
 class TrackerPurge:
     """Deletes Rasa's tracker events (SQLTrackerStore table ``events``) for sender ids.
 
@@ -86,15 +105,42 @@ class TrackerPurge:
                     text("DELETE FROM events WHERE sender_id = :sender"),
                     [{"sender": s} for s in sender_ids],
                 )
+        await checkpoint(self.engine)
+
+
+def tracker_purge(settings: Settings, engine: AsyncEngine) -> TrackerPurge:
+    """Rasa's tracker store: in the project's database with ``DATABASE_URL``, else its own
+    SQLite file, which deleting a citizen's data must reach too."""
+    if settings.database_url:
+        return TrackerPurge(engine)
+    path = settings.var_dir / "rasa_tracker.db"
+    return TrackerPurge(open_engine(None, path), sqlite_file=path)
 
 
 class Retention:
     def __init__(
-        self, engine: AsyncEngine, search: SearchIndex, tracker: TrackerPurge | None = None
+        self,
+        engine: AsyncEngine,
+        search: SearchIndex,
+        tracker: TrackerPurge | None = None,
+        outbox: OutboxRetention | None = None,
     ) -> None:
         self.engine = engine
         self.search = search
         self.tracker = tracker
+        self.outbox = outbox
+
+    @classmethod
+    def build(cls, settings: Settings, engine: AsyncEngine, search: SearchIndex) -> Retention:
+        """With every store the settings point at (the gateway's and the CLI's job alike);
+        :meth:`close` releases the connections it opened."""
+        return cls(engine, search, tracker_purge(settings, engine), outbox_retention(settings))
+
+    async def close(self) -> None:
+        if self.tracker is not None and self.tracker.engine is not self.engine:
+            await self.tracker.engine.dispose()
+        if self.outbox is not None:
+            await self.outbox.close()
 
     async def run(self, days: int, mode: str, now: datetime | None = None) -> RetentionResult:
         if mode not in MODES:
@@ -111,10 +157,14 @@ class Retention:
             if not batch:
                 break
             if mode == "delete":
-                await self.delete_conversations([seq for seq, _ in batch])
+                await self._delete([seq for seq, _ in batch])
             else:
                 await self._anonymise(batch)
             done += len(batch)
+        if done:
+            await self._compact()
+        if self.outbox is not None:
+            await self.outbox.purge_finished(cutoff)
         return RetentionResult(mode, done, cutoff)
 
     async def _anonymise(self, batch: list[tuple[int, str]]) -> None:
@@ -133,6 +183,7 @@ class Retention:
             )
         ).all()
         words: list[str] = []
+        await erasure.anonymise(conn, old_id, new_id, [int(row.id) for row in rows])
         for row in rows:
             masked = mask_personal_data(row.text or "")
             if row.role in SEARCHED_ROLES and masked:
@@ -170,25 +221,38 @@ class Retention:
             )
         u = unanswered_table.c
         for item in (await conn.execute(select(u.transcript_id, u.text).where(u.seq == seq))).all():
+            masked = mask_personal_data(item.text)
             await conn.execute(
                 update(unanswered_table)
                 .where(u.transcript_id == item.transcript_id)
-                .values(text=mask_personal_data(item.text))
+                .values(text=masked, normalized=normalise_question(masked))
             )
         await self.search.replace(conn, seq, "\n".join(words))
 
     async def delete_conversations(self, seqs: Sequence[int]) -> list[str]:
-        """Deletes conversations and everything derived from them; returns their ids."""
+        """Deletes conversations and everything derived from them, including their work-order
+        outbox entries; returns their ids."""
+        ids = await self._delete(seqs)
+        if ids:
+            await self._compact()
+        if self.outbox is not None:
+            await self.outbox.forget_conversations(ids)
+        return ids
+
+    async def _delete(self, seqs: Sequence[int]) -> list[str]:
         if not seqs:
             return []
         c = conversation_table.c
+        t = transcript_table.c
         async with self.engine.begin() as conn:
             ids = list(
                 (await conn.execute(select(c.conversation_id).where(c.seq.in_(seqs)))).scalars()
             )
-            await conn.execute(
-                delete(transcript_table).where(transcript_table.c.conversation_id.in_(ids))
+            turns = list(
+                (await conn.execute(select(t.id).where(t.conversation_id.in_(ids)))).scalars()
             )
+            await erasure.erase(conn, ids, turns)
+            await conn.execute(delete(transcript_table).where(t.conversation_id.in_(ids)))
             for table in (
                 conversation_intent_table,
                 conversation_tag_table,
@@ -203,11 +267,19 @@ class Retention:
             await self.tracker.purge(ids)
         return ids
 
+    async def _compact(self) -> None:
+        """Once per deletion or run: the index forgets the removed words, and the log keeps
+        no page from before."""
+        async with self.engine.begin() as conn:
+            await self.search.compact(conn)
+        await checkpoint(self.engine)
+
     async def find_citizen(self, identifier: str) -> list[CitizenMatch]:
         """Conversations of one citizen: by sender id, or by a number they wrote (phone, ID).
 
         The search index narrows the candidates; each is confirmed against the transcript
-        text, so a partial token match never marks someone else's conversation.
+        text, so a partial token match never marks someone else's conversation. A mobile
+        number matches however either side wrote it (139-1234-5678, +86 139 1234 5678).
         """
         wanted = identifier.strip()
         if not wanted:
@@ -229,15 +301,9 @@ class Retention:
                     )
                 ).all()
                 for row in candidates:
-                    found = await conn.scalar(
-                        select(transcript_table.c.id)
-                        .where(
-                            transcript_table.c.conversation_id == row.conversation_id,
-                            transcript_table.c.text.contains(wanted, autoescape=True),
-                        )
-                        .limit(1)
-                    )
-                    if found is not None and all(r.seq != row.seq for r in rows):
+                    if all(r.seq != row.seq for r in rows) and await _mentions(
+                        conn, str(row.conversation_id), wanted
+                    ):
                         rows.append(row)
         return [
             CitizenMatch(
@@ -249,6 +315,26 @@ class Retention:
             )
             for r in rows
         ]
+
+
+async def _mentions(conn: AsyncConnection, conversation_id: str, wanted: str) -> bool:
+    """Whether a turn of the conversation contains ``wanted`` (a mobile number in any form,
+    anything else as typed, an ID's check letter in either case)."""
+    t = transcript_table.c
+    phone = canonical_mobile(wanted)
+    # The last four digits are written together in every form of a mobile number.
+    needle = phone[-4:] if phone else wanted.lower()
+    texts = (
+        await conn.execute(
+            select(t.text).where(
+                t.conversation_id == conversation_id,
+                func.lower(t.text).contains(needle, autoescape=True),
+            )
+        )
+    ).scalars()
+    if phone is None:
+        return any(texts)
+    return any(phone in mobile_numbers(value) for value in texts)
 
 
 def _relocate(masked_text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import utcnow
+from bot.console.masking import synthetic
 from bot.console.tables import (
     conversation_note_table,
     conversation_table,
@@ -28,7 +30,7 @@ from bot.console.tables import (
     nlu_correction_table,
 )
 from bot.conversation.transcript import transcript_table
-from bot.privacy import find_personal_data
+from bot.privacy import Span, find_personal_data
 from bot.routing.feedback import record_correction
 from bot.settings import PROJECT_ROOT
 
@@ -43,15 +45,23 @@ class ReviewError(ValueError):
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """The intents and entities Rasa knows (``domain.yml``)."""
+    """The names Rasa knows (``domain.yml``): what a correction may use, what the console
+    labels, and the forms whose turns are not failures."""
 
     intents: tuple[str, ...]
     entities: tuple[str, ...]
+    slots: tuple[str, ...] = ()
+    forms: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()  # custom actions and responses
 
     @classmethod
     def load(cls, domain_path: Path) -> Vocabulary:
         data = yaml.safe_load(domain_path.read_text(encoding="utf-8")) or {}
-        return cls(tuple(_names(data.get("intents"))), tuple(_names(data.get("entities"))))
+        intents, entities, slots, forms, actions, responses = (
+            tuple(_names(data.get(key)))
+            for key in ("intents", "entities", "slots", "forms", "actions", "responses")
+        )
+        return cls(intents, entities, slots, forms, actions + responses)
 
 
 def _names(items: Any) -> list[str]:
@@ -79,38 +89,45 @@ class EntityInput:
 def locate(text: str, words: str) -> tuple[int, int] | None:
     """Where ``words`` are in ``text``, also when copied from the masked view.
 
-    A reviewer without the unmask permission sees 138****5678 and copies that; it is found
-    in the masked message and mapped back to the real characters, so the correction still
+    A reviewer without the unmask permission sees 138****5678, and copying it yields the
+    synthetic 13800005678 (``bot.console.masking``); either is found in the same rendering
+    of the message and mapped back to the real characters, so the correction still
     annotates the citizen's actual words.
     """
     start = text.find(words)
     if start >= 0:
         return start, start + len(words)
-    pieces: list[tuple[int, int, int, int]] = []  # masked start/end -> raw start/end
-    masked: list[str] = []
-    raw_pos = masked_pos = 0
-    for span in find_personal_data(text):
+    spans = find_personal_data(text)
+    for render in (_as_masked, synthetic):
+        found = _locate_rendered(text, words, spans, render)
+        if found is not None:
+            return found
+    return None
+
+
+def _as_masked(span: Span) -> str:
+    return span.masked
+
+
+def _locate_rendered(
+    text: str, words: str, spans: list[Span], render: Callable[[Span], str]
+) -> tuple[int, int] | None:
+    pieces: list[tuple[int, int, int, int]] = []  # rendered start/end -> raw start/end
+    rendered: list[str] = []
+    raw_pos = shown_pos = 0
+    for span in [*spans, Span(len(text), len(text), "", "")]:
         for offset in range(span.start - raw_pos):
-            pieces.append(
-                (
-                    masked_pos + offset,
-                    masked_pos + offset + 1,
-                    raw_pos + offset,
-                    raw_pos + offset + 1,
-                )
-            )
-        masked.append(text[raw_pos : span.start])
-        masked_pos += span.start - raw_pos
-        pieces.append((masked_pos, masked_pos + len(span.masked), span.start, span.end))
-        masked.append(span.masked)
-        masked_pos += len(span.masked)
+            at = (shown_pos + offset, raw_pos + offset)
+            pieces.append((at[0], at[0] + 1, at[1], at[1] + 1))
+        rendered.append(text[raw_pos : span.start])
+        shown_pos += span.start - raw_pos
+        shown = render(span)
+        if shown:
+            pieces.append((shown_pos, shown_pos + len(shown), span.start, span.end))
+            rendered.append(shown)
+            shown_pos += len(shown)
         raw_pos = span.end
-    masked.append(text[raw_pos:])
-    for offset in range(len(text) - raw_pos):
-        pieces.append(
-            (masked_pos + offset, masked_pos + offset + 1, raw_pos + offset, raw_pos + offset + 1)
-        )
-    found = "".join(masked).find(words)
+    found = "".join(rendered).find(words)
     if found < 0:
         return None
     end = found + len(words)

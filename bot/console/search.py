@@ -5,10 +5,17 @@ keyed by the conversation's ``seq``. Bot replies are left out on purpose: they a
 templates repeated in every conversation and would make every search match everything.
 Both engines only split the stored document on spaces (FTS5 ``unicode61``, the ``simple``
 text-search configuration), so a query's bigrams match exactly the stored ones.
+
+A deleted document must not stay readable in the database file. FTS5 deletes by adding
+"delete" markers and keeps the old terms in its segments until they are merged; since
+SQLite 3.42 the ``secure-delete`` option removes them at once, and with an older SQLite
+:meth:`SearchIndex.compact` merges the whole index after a deletion. (Freed pages are
+zeroed by ``PRAGMA secure_delete``, see ``bot.storage``.)
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, Integer, column, select, text
@@ -30,15 +37,28 @@ _POSTGRES_DDL = (
 )
 
 
+_FTS5_SECURE_DELETE = (3, 42, 0)
+
+
 class SearchIndex:
     def __init__(self, dialect: str) -> None:
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"full-text search is not implemented for {dialect}")
         self.dialect = dialect
+        self.secure_delete = dialect == "sqlite" and sqlite3.sqlite_version_info >= (
+            _FTS5_SECURE_DELETE
+        )
 
     async def setup(self, conn: AsyncConnection) -> None:
         if self.dialect == "sqlite":
             await conn.execute(text(_SQLITE_DDL))
+            if self.secure_delete:
+                await conn.execute(
+                    text(
+                        "INSERT INTO conversation_fts (conversation_fts, rank) "
+                        "VALUES ('secure-delete', 1)"
+                    )
+                )
         else:
             for statement in _POSTGRES_DDL:
                 await conn.execute(text(statement))
@@ -99,6 +119,15 @@ class SearchIndex:
         await conn.execute(
             text(f"DELETE FROM {table} WHERE {key} = :seq"), [{"seq": s} for s in seqs]
         )
+
+    async def compact(self, conn: AsyncConnection) -> None:
+        """After deleting or rewriting documents: drops their terms from the index's
+        segments where ``secure-delete`` did not already (it rewrites the whole index, so
+        it runs once per deletion, not per document). PostgreSQL frees dead rows itself."""
+        if self.dialect == "sqlite" and not self.secure_delete:
+            await conn.execute(
+                text("INSERT INTO conversation_fts (conversation_fts) VALUES ('optimize')")
+            )
 
     def matches(
         self,

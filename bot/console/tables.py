@@ -4,8 +4,8 @@
 written (see ``index``), so that listing and filtering 100,000 conversations never scans
 the transcript. Its integer ``seq`` grows with each new conversation and is the key of
 keyset pagination (``WHERE seq < :last ORDER BY seq DESC``), which costs the same on page
-1 and page 2,000. Boolean filters have composite indexes ending in ``seq`` for the same
-reason. The full-text index lives in ``search`` (FTS5 on SQLite, tsvector on PostgreSQL).
+1 and page 2,000; numbers are never reused. Boolean filters have composite indexes ending in
+``seq`` for the same reason. The full-text index lives in ``search`` (FTS5 on SQLite, tsvector on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ conversation_table = Table(
     Index("ix_conversation_reviewed_seq", "reviewed", "seq"),
     Index("ix_conversation_flagged_seq", "flagged", "seq"),
     Index("ix_conversation_rating_seq", "rating", "seq"),
+    # A deleted conversation's number is never given to a new one: audit entries and
+    # links that name it must not come to point at someone else (see ``upgrade``).
+    sqlite_autoincrement=True,
 )
 
 _SEQ = "conversation.seq"

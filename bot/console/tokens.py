@@ -4,13 +4,17 @@ Neither engine segments Chinese words, and a dictionary segmenter (jieba) splits
 phrase differently in a query and in a document. Overlapping character bigrams need no
 dictionary and always agree: 路灯不亮 → 路灯 灯不 不亮. Letters and digits keep whole
 runs (GB/T 33358 → gb t 33358). The stored document and the query are both token lists
-joined by spaces, so each engine only has to split on whitespace.
+joined by spaces, so each engine only has to split on whitespace. A mobile number written
+with separators or +86 (139-1234-5678) also gets its 11 digits as a token, and a query
+for a number in any form asks for those digits, so every spelling finds every other.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from bot.privacy import canonical_mobiles, mobile_numbers
 
 _RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -36,13 +40,14 @@ def tokens(text: str) -> list[str]:
 
 def document(text: str) -> str:
     """The text as stored in the search index."""
-    return " ".join(tokens(text))
+    found = tokens(text)
+    return " ".join(found + [n for n in mobile_numbers(normalise(text)) if n not in found])
 
 
 def query_tokens(text: str) -> list[str]:
     """Distinct tokens of a query, in order, capped so a pasted essay stays cheap."""
     seen: dict[str, None] = {}
-    for token in tokens(text):
+    for token in tokens(canonical_mobiles(normalise(text))):
         seen.setdefault(token, None)
     return list(seen)[:MAX_QUERY_TOKENS]
 

@@ -1,7 +1,8 @@
 """Cleaning of what a citizen typed, and the polite answers to input that cannot be used.
 
 Channels deliver anything: empty strings, pasted documents, control characters from a
-copy, emoji only. Each gets a clear answer in Chinese and the conversation goes on.
+copy, bidirectional overrides, lone surrogates, emoji only. Each gets a clear answer in
+Chinese and the conversation goes on.
 """
 
 from __future__ import annotations
@@ -10,8 +11,17 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+# Control characters, zero-width and bidirectional formatting (U+202E can make a stored
+# "您好" read backwards in the consoles), and lone surrogates, which no store can encode
+# (bot/jsonbody.py turns those sent as JSON escapes into U+FFFD, which goes too).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
+    r"\u2066-\u2069\ufeff\ufffd\ud800-\udfff]"
+)
 _SPACES = re.compile(r"[ \t\u3000]+")
+# The full-width punctuation of Chinese typing, which NFKC would turn into ASCII: kept as
+# typed, for summaries, transcripts and 留言 read back to the citizen and the departments.
+_CHINESE_PUNCTUATION = re.compile(r"([！（），：；？～])")
 _MEANINGFUL = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 _SYMBOL_CATEGORIES = {"So", "Sk", "Sm", "Sc", "Cs", "Mn", "Me", "Cf"}
 
@@ -34,7 +44,10 @@ class CleanInput:
 
 
 def clean_citizen_text(raw: str, max_chars: int) -> CleanInput:
-    text = unicodedata.normalize("NFKC", raw)
+    text = "".join(
+        part if _CHINESE_PUNCTUATION.fullmatch(part) else unicodedata.normalize("NFKC", part)
+        for part in _CHINESE_PUNCTUATION.split(raw)
+    )
     text = _CONTROL.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
     text = _SPACES.sub(" ", text).strip()
     if not text:

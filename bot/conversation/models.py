@@ -47,6 +47,9 @@ class CitizenTurn:
     channel: str
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The client's address where the channel knows it (web chat, REST); WeChat's requests
+    # come from WeChat's servers, so its turns carry none.
+    client: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""Per-sender rate limits: in-process by default, shared through Redis when scaled out."""
+"""Rate limits per sender and per client address: in-process by default, shared through
+Redis when scaled out.
+
+A sender id is chosen by the client (a web chat may send each message under a new one),
+so turns that carry the client's address are limited by that address as well.
+"""
 
 from __future__ import annotations
 
@@ -58,3 +63,10 @@ class RedisRateLimiter:
             pipe.expire(redis_key, self.window_s * 2)
             count, _ = await pipe.execute()
         return int(count) <= self.limit
+
+
+def rate_limiter(redis: Redis | None, limit: int, window_s: float) -> RateLimiter:
+    """Shared through ``redis`` when there is one, so every replica counts the same hits."""
+    if redis is not None:
+        return RedisRateLimiter(redis, limit, window_s)
+    return MemoryRateLimiter(limit, window_s)

@@ -55,10 +55,12 @@ class ConversationService:
         rate_limiter: RateLimiter,
         max_message_chars: int,
         gate: HandoffGate | None = None,
+        address_limiter: RateLimiter | None = None,
     ) -> None:
         self.engine = engine
         self.transcript = transcript
         self.rate_limiter = rate_limiter
+        self.address_limiter = address_limiter
         self.max_message_chars = max_message_chars
         self.gate = gate
 
@@ -79,10 +81,10 @@ class ConversationService:
             return result
 
     async def _handle(self, turn: CitizenTurn) -> TurnResult:
-        if not await self.rate_limiter.allow(f"{turn.channel}:{turn.conversation_id}"):
-            await self._record_citizen(turn, turn.text[: self.max_message_chars], "rate_limited")
-            return TurnResult((BotMessage(RATE_LIMIT_REPLY),), status="rate_limited")
         cleaned = clean_citizen_text(turn.text, self.max_message_chars)
+        if not await self._allowed(turn):
+            await self._record_citizen(turn, cleaned.text, "rate_limited")
+            return TurnResult((BotMessage(RATE_LIMIT_REPLY),), status="rate_limited")
         citizen_row = await self._record_citizen(turn, cleaned.text, cleaned.reason)
         if cleaned.rejection is not None:
             return TurnResult((BotMessage(cleaned.rejection),), status=cleaned.reason or "rejected")
@@ -104,6 +106,13 @@ class ConversationService:
         await self.transcript.annotate(citizen_row, {"nlu": reply.understanding.to_json()})
         result = TurnResult(reply.messages, understanding=reply.understanding)
         return result if self.gate is None else await self.gate.after_engine(turn, result)
+
+    async def _allowed(self, turn: CitizenTurn) -> bool:
+        if not await self.rate_limiter.allow(f"{turn.channel}:{turn.conversation_id}"):
+            return False
+        if not turn.client or self.address_limiter is None:
+            return True
+        return await self.address_limiter.allow(f"address:{turn.client}")
 
     async def _record_citizen(self, turn: CitizenTurn, text: str, reason: str | None) -> int:
         data = {"reason": reason} if reason else None

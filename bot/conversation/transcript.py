@@ -105,3 +105,16 @@ class TranscriptStore:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [dict(row) for row in rows]
+
+    async def latest(self, conversation_id: str, limit: int) -> list[dict[str, Any]]:
+        """The last ``limit`` rows, oldest first: a reopened page shows where the
+        conversation stands, which in a long one is its end, not its start."""
+        query = (
+            select(transcript_table)
+            .where(transcript_table.c.conversation_id == conversation_id)
+            .order_by(transcript_table.c.id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [dict(row) for row in reversed(rows)]

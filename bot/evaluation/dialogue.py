@@ -286,7 +286,13 @@ def run_evaluation(
     # A fresh folder per run, kept afterwards: its logs explain any reply in the report.
     var_dir = base.var_dir / "eval-dialogue"
     shutil.rmtree(var_dir, ignore_errors=True)
-    settings = local_stack_settings(base, var_dir, rate_limit_messages=1_000_000, kb_preload=True)
+    settings = local_stack_settings(
+        base,
+        var_dir,
+        rate_limit_messages=1_000_000,
+        rate_limit_address_messages=1_000_000,
+        kb_preload=True,
+    )
     stack = Stack(settings)
     print(f"Starting the assistant for {len(rows)} messages (logs in {settings.var_dir / 'logs'})…")
     stack.start()

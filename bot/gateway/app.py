@@ -22,7 +22,6 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.accounts import (
     Accounts,
@@ -34,16 +33,18 @@ from bot.accounts import (
     UserStore,
 )
 from bot.accounts.passwords import WeakPassword
+from bot.accounts.store import LOCKOUT
 from bot.console.index import ConversationIndex
-from bot.console.retention import Retention, TrackerPurge, retention_loop
+from bot.console.retention import Retention, retention_loop
 from bot.console.review import Review, project_vocabulary
 from bot.console.workorders import WorkOrderLog, deadline_cards
 from bot.conversation import ConversationService
-from bot.conversation.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from bot.conversation.ratelimit import rate_limiter
 from bot.conversation.transcript import TranscriptStore
 from bot.gateway import keys
 from bot.gateway.channels.sockets import CitizenSockets
 from bot.gateway.channels.wechat import notify_wechat_citizen
+from bot.gateway.console.knowledge_services import knowledge_console_resources
 from bot.gateway.console.services import ConsoleServices
 from bot.gateway.handoff.live import (
     ConsoleHub,
@@ -69,7 +70,7 @@ from bot.handoff.store import HandoffStore
 from bot.knowledge.runtime import LazyKnowledgeBase
 from bot.routing import load_catalogue, load_classifier
 from bot.settings import Settings
-from bot.storage import create_engine, create_tables, open_engine
+from bot.storage import create_engine, create_tables
 from bot.wechat.channel import WeChatChannel
 from bot.wechat.ports import ChoiceStore, Deduplicator
 from bot.workorders.workcalendar import WorkingCalendar
@@ -84,7 +85,7 @@ from connectors.wechat.api import (
 )
 from connectors.wechat.choices import RedisChoiceStore, SqlChoiceStore
 from connectors.wechat.crypto import WeChatCipher
-from connectors.wechat.dedupe import RedisDeduplicator, SqlDeduplicator
+from connectors.wechat.dedupe import NONCE_TTL_S, RedisDeduplicator, SqlDeduplicator
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> web.Application:
             core_resources,
             account_resources,
             knowledge_resources,
+            knowledge_console_resources,
             console_resources,
             handoff_resources,
         )
@@ -122,16 +124,11 @@ async def core_resources(app: web.Application) -> AsyncIterator[None]:
     http = aiohttp.ClientSession()
     engine = create_engine(settings)
     await create_tables(engine)
-    limiter: RateLimiter
     redis: Redis | None = None
     if settings.redis_url:
         redis = Redis.from_url(settings.redis_url)
         app[keys.REDIS] = redis
-        limiter = RedisRateLimiter(
-            redis, settings.rate_limit_messages, settings.rate_limit_window_s
-        )
-    else:
-        limiter = MemoryRateLimiter(settings.rate_limit_messages, settings.rate_limit_window_s)
+    window_s = settings.rate_limit_window_s
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)
     transcript = TranscriptStore(engine)
     app[keys.HTTP] = http
@@ -139,7 +136,14 @@ async def core_resources(app: web.Application) -> AsyncIterator[None]:
     app[keys.RASA] = rasa
     app[keys.TRANSCRIPT] = transcript
     app[keys.CONVERSATIONS] = ConversationService(
-        rasa, transcript, limiter, settings.max_message_chars
+        rasa,
+        transcript,
+        rate_limiter(redis, settings.rate_limit_messages, window_s),
+        settings.max_message_chars,
+        address_limiter=rate_limiter(redis, settings.rate_limit_address_messages, window_s),
+    )
+    app[keys.LOGIN_LIMITER] = rate_limiter(
+        redis, settings.login_attempts_per_address, LOCKOUT.total_seconds()
     )
     yield
     await http.close()
@@ -181,6 +185,7 @@ async def knowledge_resources(app: web.Application) -> AsyncIterator[None]:
         app[keys.KNOWLEDGE] = LazyKnowledgeBase(settings)
     warm_up = asyncio.create_task(_warm_up(app[keys.KNOWLEDGE])) if settings.kb_preload else None
     yield
+    app[keys.KNOWLEDGE].close()
     if warm_up is not None:
         warm_up.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -202,8 +207,7 @@ async def console_resources(app: web.Application) -> AsyncIterator[None]:
     index = ConversationIndex(engine)
     await index.setup()
     app[keys.TRANSCRIPT].observers.append(index)
-    tracker = _tracker_purge(settings, engine)
-    retention = Retention(engine, index.search, tracker)
+    retention = Retention.build(settings, engine, index.search)
     app[keys.CONSOLE] = ConsoleServices(
         engine,
         index,
@@ -233,17 +237,7 @@ async def console_resources(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    if tracker.engine is not engine:
-        await tracker.engine.dispose()
-
-
-def _tracker_purge(settings: Settings, engine: AsyncEngine) -> TrackerPurge:
-    """Rasa's tracker store: in the project's database with ``DATABASE_URL``, else its own
-    SQLite file, which deleting a citizen's data must reach too."""
-    if settings.database_url:
-        return TrackerPurge(engine)
-    path = settings.var_dir / "rasa_tracker.db"
-    return TrackerPurge(open_engine(None, path), sqlite_file=path)
+    await retention.close()
 
 
 async def _backfill(index: ConversationIndex) -> None:
@@ -274,7 +268,7 @@ async def handoff_resources(app: web.Application) -> AsyncIterator[None]:
     classify = app[keys.CLASSIFIER]
     if settings.kb_preload:  # agents' summaries and assist classify: load before they ask
         classify.warm()
-    suggester = KnowledgeBaseSuggester(app[keys.KNOWLEDGE])
+    suggester = KnowledgeBaseSuggester(app[keys.KNOWLEDGE], settings.assist_min_score)
     service = HandoffService(
         config=config,
         store=HandoffStore(engine),
@@ -324,20 +318,23 @@ def wechat_cipher(settings: Settings) -> WeChatCipher | None:
 async def wechat_resources(
     app: web.Application, cipher: WeChatCipher | None
 ) -> AsyncIterator[None]:
-    """The WeChat channel: retry de-duplication, offered choices and the access token are
-    shared through Redis when there is one; answers still on their way finish at shutdown."""
+    """The WeChat channel: retry de-duplication, callback nonces, offered choices and the
+    access token are shared through Redis when there is one; answers still on their way finish at shutdown."""
     settings = app[keys.SETTINGS]
     redis = app.get(keys.REDIS)
     prefix = f"wechat:{settings.wechat_app_id or 'default'}:"
     dedupe: Deduplicator
+    nonces: Deduplicator
     choices: ChoiceStore
     tokens: TokenCache
     if redis is not None:
         dedupe = RedisDeduplicator(redis, prefix + "seen:")
+        nonces = RedisDeduplicator(redis, prefix + "nonce:", NONCE_TTL_S)
         choices = RedisChoiceStore(redis, prefix + "choices:")
         tokens = shared_token_cache(redis, settings.wechat_app_id)
     else:
         dedupe = SqlDeduplicator(app[keys.DB])
+        nonces = SqlDeduplicator(app[keys.DB], NONCE_TTL_S, prefix="nonce:")
         choices = SqlChoiceStore(app[keys.DB])
         tokens = MemoryTokenCache()
     api: WeChatApi | None = None
@@ -362,6 +359,7 @@ async def wechat_resources(
         service=app[keys.CONVERSATIONS],
         transcript=app[keys.TRANSCRIPT],
         dedupe=dedupe,
+        nonces=nonces,
         choices=choices,
         api=api,
     )

@@ -35,7 +35,11 @@ permissions per user, e.g. ``unmask_personal_data``). Users: ``python -m bot use
 - Routes (``bot.gateway.routes``): ``GET/POST /login`` (form, login-CSRF by double-submit
   cookie), ``POST /logout``; JSON: ``POST /api/v1/auth/login`` ``{"username", "password"}``
   → ``{"user", "csrf_token"}``, ``GET /api/v1/auth/session``, ``POST /api/v1/auth/logout``.
-  After a form login the browser goes to ``next`` or to ``ROLE_HOME[role]``.
+  After a form login the browser goes to ``next`` or to ``ROLE_HOME[role]``; after a form
+  logout to ``/login?logged_out=1`` (已退出登录).
+- A refused login reads the same for a wrong password, an unknown and a locked account
+  (401 ``login_failed``); more than ``LOGIN_ATTEMPTS_PER_ADDRESS`` attempts from one client
+  address (``bot.gateway.clients``) in 15 minutes get 429 ``too_many_attempts``.
 - Cookie ``hotline_session`` (``__Host-hotline_session`` over https): HttpOnly,
   SameSite=Strict, Secure when ``PUBLIC_URL`` is https. The server keeps the session
   (SQL table ``console_session``, or Redis when ``REDIS_URL`` is set).
@@ -47,6 +51,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -57,8 +62,11 @@ from aiohttp import hdrs, web
 
 from bot.accounts import Permission, Role, Session, User
 from bot.gateway import keys
+from bot.gateway.clients import client_address
 from bot.gateway.pages import SECURITY_HEADERS, render
 from bot.gateway.responses import json_error, json_ok, read_json
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -66,10 +74,20 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "_csrf"
 LOGIN_CSRF_COOKIE = "hotline_login_csrf"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-ROLE_HOME = {Role.AGENT: "/agent/", Role.SUPERVISOR: "/console/", Role.ADMIN: "/console/"}
+ROLE_HOME = {
+    Role.AGENT: "/agent/",
+    Role.SUPERVISOR: "/console/",
+    Role.ADMIN: "/console/",
+    Role.EDITOR: "/console/knowledge",
+    Role.REVIEWER: "/console/knowledge",
+}
 
-_BAD_LOGIN = "用户名或密码不正确。"
-_LOCKED = "登录失败次数过多，账号已临时锁定，请 15 分钟后再试或联系管理员。"
+# One answer for a wrong password, an unknown and a locked account: a different one would
+# tell a guesser which accounts exist and when a lock starts.
+_BAD_LOGIN = "用户名或密码不正确。多次输入错误后账号会暂时锁定，如仍无法登录，请联系管理员。"
+_FORBIDDEN = "您的账号没有访问此页面的权限。"
+_TOO_MANY_ATTEMPTS = "登录尝试过于频繁，请 15 分钟后再试。"
+_LOGGED_OUT = "已退出登录。"
 
 
 @dataclass(frozen=True)
@@ -105,10 +123,6 @@ def has_permission(request: web.Request, permission: Permission) -> bool:
     return current_user(request).can(permission)
 
 
-def client_ip(request: web.Request) -> str:
-    return request.remote or ""
-
-
 async def audit(
     request: web.Request, action: str, target: str = "", detail: dict[str, Any] | None = None
 ) -> None:
@@ -120,7 +134,7 @@ async def audit(
         user_id=ctx.user.id if ctx else None,
         username=ctx.user.username if ctx else "",
         detail=detail,
-        ip=client_ip(request),
+        ip=client_address(request),
     )
 
 
@@ -150,12 +164,17 @@ def require_role(*roles: Role) -> Callable[[Handler], Handler]:
     return _guard(lambda user: not allowed or user.role in allowed)
 
 
-def require_permission(*permissions: Permission) -> Callable[[Handler], Handler]:
-    """Allows logged-in users holding every one of ``permissions``."""
-    return _guard(lambda user: all(user.can(p) for p in permissions))
+def require_permission(
+    *permissions: Permission, refusal: str = _FORBIDDEN
+) -> Callable[[Handler], Handler]:
+    """Allows logged-in users holding every one of ``permissions``; ``refusal`` tells the
+    others why, where a plain "no" would leave them guessing."""
+    return _guard(lambda user: all(user.can(p) for p in permissions), refusal)
 
 
-def _guard(allowed: Callable[[User], bool]) -> Callable[[Handler], Handler]:
+def _guard(
+    allowed: Callable[[User], bool], refusal: str = _FORBIDDEN
+) -> Callable[[Handler], Handler]:
     def decorator(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def wrapper(request: web.Request) -> web.StreamResponse:
@@ -167,7 +186,7 @@ def _guard(allowed: Callable[[User], bool]) -> Callable[[Handler], Handler]:
                     return redirect(f"/login?next={quote(request.path_qs, safe='/')}")
                 return json_error(401, "请先登录。", "unauthenticated")
             if not allowed(ctx.user):
-                return _refuse(request, 403, "forbidden", "您的账号没有访问此页面的权限。")
+                return _refuse(request, 403, "forbidden", refusal)
             if request.method in UNSAFE_METHODS and not await _csrf_ok(request, ctx.session):
                 return _refuse(request, 403, "csrf_failed", "页面已过期，请刷新页面后重试。")
             return await handler(request)
@@ -259,7 +278,7 @@ async def _start_session(request: web.Request, user: User) -> tuple[str, Session
     old = request.cookies.get(cookie_name(request.app[keys.SETTINGS].public_url))
     if old:  # never reuse a session id across a login (session fixation)
         await accounts.sessions.delete(old)
-    token, session = await accounts.sessions.create(user.id, client_ip(request))
+    token, session = await accounts.sessions.create(user.id, client_address(request))
     request[AUTH] = AuthContext(user, session)
     await audit(request, "login", user.username)
     return token, session
@@ -272,18 +291,31 @@ async def _end_session(request: web.Request) -> None:
         await request.app[keys.ACCOUNTS].sessions.delete(token)
 
 
-async def _check_password(request: web.Request, username: str, password: str) -> User | str:
-    """The user, or the Chinese message explaining why the login failed."""
-    result = await request.app[keys.ACCOUNTS].users.authenticate(username, password)
+@dataclass(frozen=True)
+class _Refusal:
+    status: int
+    message: str
+    code: str
+
+
+async def _check_password(request: web.Request, username: str, password: str) -> User | _Refusal:
+    """The user, or why the login failed. Attempts are limited per client address too, so
+    that one client cannot try a password against many accounts."""
+    accounts = request.app[keys.ACCOUNTS]
+    address = client_address(request)
+    if not await request.app[keys.LOGIN_LIMITER].allow(f"login:{address}"):
+        logger.warning("login attempts from one address over the limit refused")
+        return _Refusal(429, _TOO_MANY_ATTEMPTS, "too_many_attempts")
+    result = await accounts.users.authenticate(username, password)
     if result.user is None:
-        await request.app[keys.ACCOUNTS].audit.record(
+        await accounts.audit.record(
             "login_failed",
             username[:64],
             username="",
             detail={"locked": result.locked},
-            ip=client_ip(request),
+            ip=address,
         )
-        return _LOCKED if result.locked else _BAD_LOGIN
+        return _Refusal(401, _BAD_LOGIN, "login_failed")
     return result.user
 
 
@@ -291,7 +323,12 @@ async def _check_password(request: web.Request, username: str, password: str) ->
 
 
 def _login_response(
-    request: web.Request, *, error: str | None = None, username: str = "", status: int = 200
+    request: web.Request,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    username: str = "",
+    status: int = 200,
 ) -> web.Response:
     token = secrets.token_urlsafe(32)
     response = render(
@@ -299,6 +336,7 @@ def _login_response(
         {
             "csrf_token": token,
             "error": error,
+            "notice": notice,
             "username": username,
             "next": request.query.get("next", ""),
         },
@@ -319,7 +357,8 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     ctx = await authenticate(request)
     if ctx is not None:
         return redirect(_safe_next(request.query.get("next"), ctx.user))
-    return _login_response(request)
+    notice = _LOGGED_OUT if "logged_out" in request.query else None
+    return _login_response(request, notice=notice)
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
@@ -332,8 +371,10 @@ async def login_form(request: web.Request) -> web.StreamResponse:
             request, error="登录页面已过期，请重新输入。", username=username, status=403
         )
     outcome = await _check_password(request, username, str(form.get("password", "")))
-    if isinstance(outcome, str):
-        return _login_response(request, error=outcome, username=username, status=401)
+    if isinstance(outcome, _Refusal):
+        return _login_response(
+            request, error=outcome.message, username=username, status=outcome.status
+        )
     token, _ = await _start_session(request, outcome)
     response = redirect(_safe_next(str(form.get("next", "")), outcome))
     _set_session_cookie(request, response, token)
@@ -344,7 +385,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 @require_role()
 async def logout_form(request: web.Request) -> web.StreamResponse:
     await _end_session(request)
-    response = redirect("/login")
+    response = redirect("/login?logged_out=1")
     _clear_session_cookie(request, response)
     return response
 
@@ -360,8 +401,8 @@ async def login_json(request: web.Request) -> web.StreamResponse:
     outcome = await _check_password(
         request, str(body.get("username", "")), str(body.get("password", ""))
     )
-    if isinstance(outcome, str):
-        return json_error(401, outcome, "login_failed")
+    if isinstance(outcome, _Refusal):
+        return json_error(outcome.status, outcome.message, outcome.code)
     token, session = await _start_session(request, outcome)
     response = json_ok({"user": outcome.to_json(), "csrf_token": session.csrf_token})
     _set_session_cookie(request, response, token)
@@ -391,7 +432,6 @@ __all__ = [
     "AuthContext",
     "audit",
     "authenticate",
-    "client_ip",
     "cookie_name",
     "csrf_token",
     "current_user",

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.accounts import Accounts
 from bot.conversation import ConversationService, DialogueEngine
+from bot.conversation.ratelimit import RateLimiter
 from bot.conversation.transcript import TranscriptStore
 from bot.gateway.channels.sockets import CitizenSockets
 from bot.gateway.console.services import ConsoleServices
@@ -41,6 +42,7 @@ CONVERSATIONS = web.AppKey("conversations", ConversationService)
 CITIZEN_SOCKETS = web.AppKey("citizen_sockets", CitizenSockets)
 WECHAT = web.AppKey("wechat", WeChatChannel)
 ACCOUNTS = web.AppKey("accounts", Accounts)
+LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)  # attempts per client address
 CONSOLE = web.AppKey("console", ConsoleServices)
 HANDOFF = web.AppKey("handoff", HandoffWorkspace)
 KNOWLEDGE = web.AppKey("knowledge", LazyKnowledgeBase)

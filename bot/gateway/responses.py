@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.jsonbody import JsonRejected, parse_json
+
 _MESSAGES = {
     400: "请求格式不正确。",
     401: "未授权，请提供有效的访问令牌。",
@@ -52,9 +54,9 @@ async def read_json(request: web.Request) -> Any:
     if request.content_type != "application/json":
         raise ApiError(415, _MESSAGES[415], "unsupported_media_type")
     try:
-        return await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "请求体不是有效的 JSON（需为 UTF-8 编码）。", "invalid_json") from None
+        return parse_json(await request.read())
+    except JsonRejected as exc:
+        raise ApiError(400, str(exc), "invalid_json") from None
 
 
 async def read_object(request: web.Request) -> dict[str, Any]:

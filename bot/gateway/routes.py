@@ -6,7 +6,16 @@ from aiohttp import web
 
 from bot.gateway import auth, health
 from bot.gateway.channels import rest, webchat, wechat, workorder_notices
-from bot.gateway.console import audit, conversations, corrections, metrics, privacy
+from bot.gateway.console import (
+    audit,
+    conversations,
+    corrections,
+    knowledge,
+    knowledge_flags,
+    knowledge_imports,
+    metrics,
+    privacy,
+)
 from bot.gateway.handoff import assist_api, calls, workspace
 from bot.gateway.pages import STATIC_DIR
 from bot.settings import Settings
@@ -28,6 +37,7 @@ def _citizens(r: web.UrlDispatcher, settings: Settings) -> None:
     r.add_get("/", webchat.index)
     r.add_get("/ws", webchat.websocket)
     r.add_post("/api/v1/messages", rest.post_message)
+    r.add_post("/api/v1/knowledge/flags", knowledge_flags.citizen_flag)
     if settings.wechat_token:  # the channel exists only when WeChat is configured
         r.add_get(wechat.WECHAT_PATH, wechat.verify_url)
         r.add_post(wechat.WECHAT_PATH, wechat.receive)
@@ -57,6 +67,7 @@ def _agents(r: web.UrlDispatcher) -> None:
     r.add_post(base + "/assist", workspace.assist)
     r.add_post(base + "/workorder", workspace.submit_work_order)
     r.add_post("/api/v1/agent/notes/{note_id}/reply", workspace.reply_note)
+    r.add_post("/api/v1/agent/knowledge-flags", knowledge_flags.agent_flag)
     r.add_post("/api/v1/agent/calls", calls.start_call)
     r.add_post("/api/v1/agent/calls/{call_id}/segments", calls.call_segment)
     r.add_post("/api/v1/agent/calls/{call_id}/end", calls.end_call)
@@ -67,8 +78,8 @@ def _agents(r: web.UrlDispatcher) -> None:
 
 
 def _supervisors(r: web.UrlDispatcher) -> None:
-    r.add_get("/console", conversations.to_console)
-    r.add_get("/console/", conversations.to_console)
+    r.add_get("/console", knowledge.console_home)
+    r.add_get("/console/", knowledge.console_home)
     r.add_get("/console/conversations", conversations.conversations_page)
     r.add_get("/console/conversations.csv", conversations.conversations_csv)
     seq = r"/console/conversations/{seq:\d+}"
@@ -93,3 +104,22 @@ def _supervisors(r: web.UrlDispatcher) -> None:
     r.add_post("/console/privacy/retention", privacy.retention_now)
     r.add_get("/console/audit", audit.audit_page)
     r.add_get("/console/audit.csv", audit.audit_csv)
+    _knowledge_console(r)
+
+
+def _knowledge_console(r: web.UrlDispatcher) -> None:
+    r.add_get("/console/knowledge", knowledge.knowledge_page)
+    r.add_get("/console/knowledge/new", knowledge.new_record_page)
+    r.add_post("/console/knowledge/new", knowledge.create_record)
+    r.add_get("/console/knowledge/record", knowledge.record_page)
+    r.add_post("/console/knowledge/record/edit", knowledge.edit_record)
+    r.add_post(
+        "/console/knowledge/record/{step:submit|publish|reject|withdraw|restore}",
+        knowledge.record_step,
+    )
+    r.add_get("/console/knowledge/import", knowledge_imports.import_page)
+    r.add_post("/console/knowledge/import", knowledge_imports.upload)
+    r.add_get("/console/knowledge/import/{token}", knowledge_imports.dry_run_page)
+    r.add_post("/console/knowledge/import/{token}/confirm", knowledge_imports.confirm)
+    r.add_get("/console/knowledge/flags", knowledge_flags.flags_page)
+    r.add_post(r"/console/knowledge/flags/{flag_id:\d+}/resolve", knowledge_flags.resolve_flag)

@@ -19,7 +19,7 @@ from sqlalchemy import Column, DateTime, Index, Integer, String, Table, select, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.clock import as_utc, utcnow
+from bot.clock import as_utc, beijing_iso, utcnow
 from bot.conversation.transcript import TranscriptStore
 from bot.handoff.actors import MAX_AGENT_MESSAGE_CHARS, Actor, HandoffRefused
 from bot.handoff.outbound import Outbound
@@ -72,8 +72,8 @@ class Call:
             "agent_name": self.agent_name,
             "caller": self.caller,
             "source": self.source,
-            "started_at": self.started_at.isoformat(),
-            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "started_at": beijing_iso(self.started_at),
+            "ended_at": beijing_iso(self.ended_at),
         }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.clock import as_utc, utcnow
+from bot.clock import as_utc, beijing_iso, utcnow
 from bot.conversation.transcript import TranscriptStore
 from bot.handoff.actors import Actor, HandoffRefused, agent_text
 from bot.handoff.outbound import Outbound
@@ -70,7 +70,7 @@ class Note:
             "text": self.text,
             "status": self.status.value,
             "status_label": self.status.label,
-            "created_at": self.created_at.isoformat(),
+            "created_at": beijing_iso(self.created_at),
             "handled_by_name": self.handled_by_name,
             "reply": self.reply,
         }
@@ -112,6 +112,18 @@ class NoteStore:
             select(note_table)
             .where(note_table.c.status == NoteStatus.OPEN.value)
             .order_by(note_table.c.created_at)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_note(row) for row in rows]
+
+    async def answered_notes(self, limit: int = 20) -> list[Note]:
+        """The latest answered notes, newest first: agents check what was replied."""
+        query = (
+            select(note_table)
+            .where(note_table.c.status == NoteStatus.ANSWERED.value)
+            .order_by(note_table.c.handled_at.desc())
             .limit(limit)
         )
         async with self.engine.connect() as conn:
@@ -189,4 +201,4 @@ class NoteService:
             note.conversation_id, note.channel, actor, reply, None
         )
         await self.outbound.console("all", {"type": "notes"})
-        return result
+        return {**result, "conversation_id": note.conversation_id, "reply": reply}

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.clock import beijing_iso
 from bot.conversation.transcript import TranscriptStore
 from bot.handoff.actors import Actor
 from bot.handoff.assist import Assistant
@@ -123,6 +124,6 @@ def row_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "channel": row.get("channel"),
         "role": row.get("role"),
         "text": row.get("text") or "",
-        "created_at": created.isoformat() if isinstance(created, datetime) else created,
+        "created_at": beijing_iso(created) if isinstance(created, datetime) else created,
         "data": keep,
     }

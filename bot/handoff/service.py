@@ -122,9 +122,9 @@ class HandoffService:
             or (handoff.state is State.WITH_AGENT and handoff.agent_id == actor.user_id)
         ):
             return True
-        return any(
-            note.conversation_id == conversation_id for note in await self.notes.store.open_notes()
-        )
+        notes = await self.notes.store.open_notes()
+        notes += await self.notes.store.answered_notes()
+        return any(note.conversation_id == conversation_id for note in notes)
 
     # -- the citizen's side ------------------------------------------------------------------
 
@@ -330,8 +330,15 @@ class HandoffService:
     async def record_work_order(
         self, conversation_id: str, channel: str, actor: Actor, data: Mapping[str, Any]
     ) -> None:
-        """A work order the agent submitted from the draft, on the conversation's record."""
+        """A work order the agent submitted from the draft, on the conversation's record:
+        once per acceptance, however often the same draft is submitted again."""
         number = str(data.get("order_no") or data.get("acceptance_no") or "")
+        for row in await self.transcript.history(conversation_id):
+            logged = row.get("data") or {}
+            if logged.get("event") == "workorder" and logged.get("acceptance_no") == data.get(
+                "acceptance_no"
+            ):
+                return
         await self.transcript.append(
             conversation_id,
             channel,

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.clock import as_utc, utcnow
+from bot.clock import as_utc, beijing_iso, utcnow
 from bot.handoff.states import Event, State, transition
 from bot.storage import metadata
 
@@ -121,8 +121,8 @@ class Handoff:
             "reason": self.reason,
             "agent_id": self.agent_id,
             "agent_name": self.agent_name,
-            "requested_at": self.requested_at.isoformat() if self.requested_at else None,
-            "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
+            "requested_at": beijing_iso(self.requested_at),
+            "claimed_at": beijing_iso(self.claimed_at),
             "summary": self.summary,
         }
 

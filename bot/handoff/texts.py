@@ -79,7 +79,7 @@ def after_hours(hours: str, next_opening: datetime | None) -> str:
             f"下次人工服务时间为{next_opening.month}月{next_opening.day}日 {next_opening:%H:%M}起。"
         )
     return (
-        f"现在不在在线人工服务时间（{hours}），暂时无法为您转接人工客服。{when}"
+        f"现在不是在线人工服务时间（{hours}），暂时无法为您转接人工客服。{when}"
         "您可以留言，工作人员上班后会尽快回复您；也可以直接登记工单，由相关部门专人办理。" + HOTLINE
     )
 

@@ -1,26 +1,25 @@
-"""How sure search is that its best hit answers the question, as a probability.
+"""How sure search is that a hit answers the question, as a probability.
 
-Raw scores are not probabilities: e5 cosines are bunched (right answers ≈ 0.93, wrong ones
-≈ 0.90 on government Q&A), and fused scores depend on the candidate set. A small logistic
-model over three features separates right from wrong far better than any single score:
+The probability is a logistic function of two numbers of the hit itself: its hybrid
+score (``index.fuse``: cosine plus the guarded lexical and coverage parts) and its
+*standing*, the same score standardised over all the query's candidate passages (a
+question whose answer is missing resembles many passages a little, so its best hit does
+not stand out). Both weights are kept non-negative and hits are ranked by the score, so
+confidence falls with rank: a lower hit is never more likely right than the one above it,
+and two close good hits do not make the best one look unsure (the old model used the
+margin to the next hit, so the answer was declined exactly when two good entries were
+found; the agent queries 拖欠工资 and 烧烤油烟扰民 got nothing).
 
-- ``cosine``: the best dense similarity between the question and the hit's passages;
-- ``coverage``: the share of the question's IDF weight whose words occur in the hit;
-- ``margin``: how far the hit's fused score is ahead of the next entry's.
-
-The coefficients were fitted by ``python -m bot kb eval --calibrate`` on two sources, each
-weighing the same: gov_qa_dev.jsonl (624 questions) re-asked against an index holding a
-random half of its answers, so that questions whose answer is missing count as negatives
+The two coefficients are fitted by ``python -m bot kb eval --calibrate`` on two sources,
+each weighing the same: gov_qa_dev.jsonl (624 questions) re-asked against an index holding
+a random half of its answers, so that questions whose answer is missing count as negatives
 (exactly the case where the assistant must say it is not sure), and 136 labelled citizen
 questions about the starter corpus (tests/knowledge/data/starter_questions.jsonl, 20 of
-them about things the corpus does not cover). AUC 0.87 and 0.94.
+them about things the corpus does not cover). The threshold is chosen for "never made up"
+on the starter questions; the answer/abstain precision at each threshold is printed by the
+command above and summarised in bot/knowledge/README.md.
 
-Threshold 0.6, chosen for "never made up": on the starter questions every confident
-answer was right (precision 1.00) and every off-topic question was declined, while 65% of
-the answerable ones were answered outright (the rest get "not sure" with the likely
-entries as buttons); on the harder gov_qa split, 69% of confident answers were right and
-77% of questions without an indexed answer were declined. At 0.5 the starter recall rises
-to 72% at precision 0.97. The full table is printed by the command above.
+An exact standard-number or title match is not scored here: it is certain (1.0).
 """
 
 from __future__ import annotations
@@ -31,17 +30,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Calibration:
-    w_cosine: float
-    w_coverage: float
-    w_margin: float
+    w_score: float
+    w_standing: float
     bias: float
     threshold: float
 
-    def confidence(self, cosine: float, coverage: float, margin: float) -> float:
-        z = self.w_cosine * cosine + self.w_coverage * coverage + self.w_margin * margin
-        return 1.0 / (1.0 + math.exp(-(z + self.bias)))
+    def confidence(self, score: float, standing: float) -> float:
+        z = self.w_score * score + self.w_standing * standing + self.bias
+        return 1.0 / (1.0 + math.exp(-z))
 
 
-DEFAULT_CALIBRATION = Calibration(
-    w_cosine=19.58, w_coverage=0.83, w_margin=8.54, bias=-19.12, threshold=0.6
-)
+DEFAULT_CALIBRATION = Calibration(w_score=7.77, w_standing=1.27, bias=-11.94, threshold=0.6)

@@ -1,5 +1,9 @@
 """The knowledge base in memory: exact standard-number lookup, hybrid search, filters, citations.
 
+A question that names an entry exactly (its standard number, or its whole title making up
+most of the question, as in "电动自行车的安全技术规范国家标准是哪个") is answered from that
+entry with certainty; everything else is ranked and given a calibrated confidence.
+
 Loaded once per process from the store (vectors included, so nothing is re-embedded) and
 then read-only, so one instance is safely shared by every request of an action server or
 gateway process; callers run its methods in a worker thread (they are CPU-bound).
@@ -8,9 +12,10 @@ gateway process; callers run its methods in a worker thread (they are CPU-bound)
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -39,12 +44,17 @@ from bot.knowledge.status import (
     knowledge_status,
 )
 from bot.knowledge.store import KnowledgeStore
-from bot.knowledge.text import highlight_terms, snippet
+from bot.knowledge.text import highlight_terms, normalise, snippet
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_ANN_THRESHOLD = 20_000
 EMBED_BATCH = 64
+# A title counts as named by the question when it is at least this long and makes up at
+# least TITLE_SHARE of the question (so "停水" inside a long complaint does not count).
+MIN_TITLE_CHARS = 4
+TITLE_SHARE = 0.5
+_NOT_TITLE = re.compile(r"[\W_的]+")
 
 
 @dataclass(frozen=True)
@@ -257,12 +267,14 @@ class KnowledgeBase:
                 seen.add(standard.id)
                 hits.append(self.entry_hit(standard, today, terms))
         if len(hits) < top_k:
+            found = []
             for ranked, confidence in self._ranked(query, filters, mode, today, top_k + len(hits)):
                 entry = self.entries[ranked.entry]
                 if entry.id in seen:
                     continue
                 seen.add(entry.id)
-                hits.append(self._search_hit(entry, ranked, confidence, terms, today))
+                found.append(self._search_hit(entry, ranked, confidence, terms, today))
+            hits += _title_match_first(query, found)
         return SearchResult(query, hits[:top_k], numbers)
 
     def rank_entries(
@@ -286,14 +298,18 @@ class KnowledgeBase:
     def _ranked(
         self, query: str, filters: Filters, mode: Mode, today: date, limit: int
     ) -> list[tuple[Ranked, float]]:
-        ranked = self.rank_entries(query, filters, mode, today, max(limit, 2) + 1)
+        """Ranked entries with their confidence, which never rises down the list.
+
+        In hybrid mode the rank score is the calibrated score, so it falls by itself; the
+        single modes rank by another score, and a hit there is at most as sure as the ones
+        above it.
+        """
         scored = []
-        for i, item in enumerate(ranked):
-            following = ranked[i + 1].fused if i + 1 < len(ranked) else 0.0
-            margin = item.fused - following if mode is Mode.HYBRID else 0.0
-            confidence = self.calibration.confidence(item.cosine, item.coverage, margin)
-            scored.append((item, confidence))
-        return scored[:limit]
+        ceiling = 1.0
+        for item in self.rank_entries(query, filters, mode, today, limit):
+            ceiling = min(ceiling, self.calibration.confidence(item.score, item.standing))
+            scored.append((item, ceiling))
+        return scored
 
     def _group_editions(self, ranked: list[Ranked], today: date) -> list[Ranked]:
         """One hit per standard number: the edition in force stands for all retrieved ones.
@@ -317,6 +333,8 @@ class KnowledgeBase:
                     max(m.cosine for m in members),
                     max(m.bm25 for m in members),
                     max(m.coverage for m in members),
+                    members[0].score,
+                    members[0].standing,
                 )
             )
         return merged
@@ -354,6 +372,8 @@ class KnowledgeBase:
             "dense": round(ranked.cosine, 4),
             "bm25": round(ranked.bm25, 4),
             "coverage": round(ranked.coverage, 4),
+            "score": round(ranked.score, 4),
+            "standing": round(ranked.standing, 4),
         }
         return Hit(entry, citation, confidence=round(confidence, 4), scores=scores)
 
@@ -376,6 +396,30 @@ class KnowledgeBase:
             highlights=spans,
             source=source,
         )
+
+
+def title_key(text: str) -> str:
+    """Text as compared for a title match: normalised, without punctuation, spaces or 的."""
+    return _NOT_TITLE.sub("", normalise(text))
+
+
+def names_title(query: str, title: str) -> bool:
+    """Whether the question names the entry by its whole title (see ``TITLE_SHARE``)."""
+    wanted, asked = title_key(title), title_key(query)
+    return (
+        len(wanted) >= MIN_TITLE_CHARS
+        and wanted in asked
+        and len(wanted) >= TITLE_SHARE * len(asked)
+    )
+
+
+def _title_match_first(query: str, hits: list[Hit]) -> list[Hit]:
+    """The first hit whose title the question names becomes an exact hit, ranked first."""
+    named = next((i for i, h in enumerate(hits) if names_title(query, h.entry.title)), None)
+    if named is None:
+        return hits
+    exact = replace(hits[named], confidence=1.0, exact=True)
+    return [exact, *hits[:named], *hits[named + 1 :]]
 
 
 def _year_of(standard: Standard) -> str | None:

@@ -8,7 +8,10 @@ dense-only search from the same index.
 ``--calibrate`` fits the confidence model (see ``confidence``): it re-asks the questions
 against an index holding only half of the answers, so that questions whose answer is
 missing count as cases where the assistant must not answer, optionally adds labelled
-questions about the starter corpus, and fits a logistic model on the top hit's features.
+questions about the starter corpus, and fits a logistic model on the top hit's score and
+standing. For each threshold it prints the answer precision (confident answers that cite
+the right entry) and the abstain precision (declined questions whose top hit was wrong or
+whose answer is not in the base), for the fitted and for the current coefficients.
 """
 
 from __future__ import annotations
@@ -45,9 +48,11 @@ class Question:
 
 @dataclass(frozen=True)
 class Features:
-    cosine: float
-    coverage: float
-    margin: float
+    """The top hit of one question: its confidence inputs, whether it was exact, and right."""
+
+    score: float
+    standing: float
+    exact: bool
     correct: bool
 
 
@@ -84,27 +89,65 @@ class QueryCache:
         return self._embedder.encode_passages(texts)
 
 
-def load_qa(path: Path) -> tuple[list[KnowledgePoint], list[Question]]:
-    """Answers as knowledge points (deduplicated) and questions with their answer's id."""
-    points: dict[str, KnowledgePoint] = {}
-    questions: list[Question] = []
+@dataclass(frozen=True)
+class SkippedRow:
+    line: int
+    reason: str
+
+
+def _jsonl(path: Path, skipped: list[SkippedRow]) -> Iterable[tuple[int, dict[str, Any]]]:
+    """The file's JSON objects with their line numbers; a line that is not one is skipped
+    and noted, so one bad row never costs the whole file."""
     for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        row = json.loads(line)
-        question, answer = str(row.get("question", "")).strip(), str(row.get("answer", "")).strip()
+        try:
+            row = json.loads(line)
+        except ValueError:
+            skipped.append(SkippedRow(line_no, "不是有效的 JSON"))
+            continue
+        if not isinstance(row, dict):
+            skipped.append(SkippedRow(line_no, "不是 JSON 对象"))
+            continue
+        yield line_no, row
+
+
+def load_qa(
+    path: Path, skipped: list[SkippedRow] | None = None
+) -> tuple[list[KnowledgePoint], list[Question]]:
+    """Answers as knowledge points (deduplicated) and questions with their answer's id;
+    rows without a question or an answer are skipped and added to ``skipped``."""
+    notes = skipped if skipped is not None else []
+    points: dict[str, KnowledgePoint] = {}
+    questions: list[Question] = []
+    for line_no, row in _jsonl(path, notes):
+        question, answer = _field(row, "question"), _field(row, "answer")
         if not question or not answer:
-            raise ValueError(f"{path}:{line_no}: a row needs non-empty question and answer")
+            notes.append(SkippedRow(line_no, "问题或答案为空"))
+            continue
         point_id = "qa:" + hashlib.sha1(answer.encode("utf-8")).hexdigest()[:16]
         points.setdefault(point_id, KnowledgePoint(id=point_id, title="", content=answer))
         questions.append(Question(question, frozenset({point_id})))
     return list(points.values()), questions
 
 
-def load_questions(path: Path) -> list[Question]:
-    """Labelled questions about a corpus: ``expected`` lists acceptable entry ids (or none)."""
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return [Question(r["question"], frozenset(_entry_id(e) for e in r["expected"])) for r in rows]
+def load_questions(path: Path, skipped: list[SkippedRow] | None = None) -> list[Question]:
+    """Labelled questions about a corpus: ``expected`` lists acceptable entry ids (or none);
+    rows without a question or without an ``expected`` list are skipped and noted."""
+    notes = skipped if skipped is not None else []
+    questions: list[Question] = []
+    for line_no, row in _jsonl(path, notes):
+        question, expected = _field(row, "question"), row.get("expected")
+        if not question or not isinstance(expected, list):
+            notes.append(SkippedRow(line_no, "问题为空或缺少 expected 列表"))
+            continue
+        questions.append(Question(question, frozenset(_entry_id(str(e)) for e in expected)))
+    return questions
+
+
+def _field(row: dict[str, Any], name: str) -> str:
+    value = row.get(name)
+    return "" if value is None or isinstance(value, dict | list) else str(value).strip()
 
 
 def rank_of_answer(
@@ -133,55 +176,63 @@ def evaluate(kb: KnowledgeBase, questions: Sequence[Question]) -> dict[str, dict
 
 
 def features(kb: KnowledgeBase, questions: Iterable[Question]) -> list[Features]:
-    """The confidence features of each question's top hit, labelled right or wrong."""
+    """What search returns first for each question (number and title matches included)."""
     found = []
     for question in questions:
-        ranked = kb.rank_entries(question.text)
-        if not ranked:
-            found.append(Features(0.0, 0.0, 0.0, False))
+        hits = kb.search(question.text, top_k=1).hits
+        if not hits:
+            found.append(Features(0.0, 0.0, False, False))
             continue
-        top = ranked[0]
-        following = ranked[1].fused if len(ranked) > 1 else 0.0
-        correct = kb.entries[top.entry].id in question.expected
-        found.append(Features(top.cosine, top.coverage, top.fused - following, correct))
+        top = hits[0]
+        correct = top.entry.id in question.expected
+        score, standing = top.scores.get("score", 0.0), top.scores.get("standing", 0.0)
+        found.append(Features(score, standing, top.exact, correct))
     return found
 
 
 def fit_calibration(sources: Sequence[Sequence[Features]], threshold: float) -> Calibration:
-    """Logistic regression (L2, gradient descent on standardised features).
+    """Logistic regression (gradient descent on standardised features, weights kept >= 0).
 
-    Each source weighs the same in total, so a large evaluation file does not drown the
-    questions that look like the deployment (titled knowledge points, citizens' wording).
+    Non-negative weights keep confidence monotone in rank. Exact hits are left out: their
+    confidence is 1 whatever their score. Each source weighs the same in total, so a large
+    evaluation file does not drown the questions that look like the deployment (titled
+    knowledge points, citizens' wording).
     """
-    samples = [s for source in sources for s in source]
-    weights = np.concatenate([np.full(len(src), 1 / len(src)) for src in sources if src])
+    kept = [[s for s in source if not s.exact] for source in sources]
+    samples = [s for source in kept for s in source]
+    weights = np.concatenate([np.full(len(src), 1 / len(src)) for src in kept if src])
     weights /= weights.sum()
-    x = np.array([[s.cosine, s.coverage, s.margin] for s in samples], dtype=np.float64)
+    x = np.array([[s.score, s.standing] for s in samples], dtype=np.float64)
     y = np.array([1.0 if s.correct else 0.0 for s in samples])
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
     z = (x - mean) / std
-    w = np.zeros(3)
+    w = np.zeros(2)
     b = 0.0
     for _ in range(20_000):
         error = (1 / (1 + np.exp(-(z @ w + b))) - y) * weights
-        w -= 0.5 * (z.T @ error + 1e-3 * w)
+        w = np.maximum(0.0, w - 0.5 * (z.T @ error + 1e-3 * w))
         b -= 0.5 * float(error.sum())
     raw = w / std
     bias = b - float(np.sum(w * mean / std))
-    return Calibration(
-        round(float(raw[0]), 2),
-        round(float(raw[1]), 2),
-        round(float(raw[2]), 2),
-        round(bias, 2),
-        threshold,
+    return Calibration(round(float(raw[0]), 2), round(float(raw[1]), 2), round(bias, 2), threshold)
+
+
+def confidences(calibration: Calibration, samples: Sequence[Features]) -> NDArray[np.float64]:
+    return np.array(
+        [1.0 if s.exact else calibration.confidence(s.score, s.standing) for s in samples]
     )
 
 
 def threshold_table(
     calibration: Calibration, samples: Sequence[Features], answerable: Sequence[bool]
 ) -> list[dict[str, float]]:
-    """For each threshold: share answered, precision of what is answered, recall."""
-    scores = np.array([calibration.confidence(s.cosine, s.coverage, s.margin) for s in samples])
+    """For each threshold: share answered, answer and abstain precision, recall.
+
+    An abstention is right when answering would have been wrong: the top hit is not the
+    answer, or the answer is not in the base at all (``declined_unanswerable`` is the share
+    of those out-of-base questions that were declined).
+    """
+    scores = confidences(calibration, samples)
     correct = np.array([s.correct for s in samples])
     can = np.array(answerable)
     table = []
@@ -191,14 +242,18 @@ def threshold_table(
             {
                 "threshold": t,
                 "answered": round(float(answered.mean()), 3),
-                "precision": round(float(correct[answered].mean()) if answered.any() else 1.0, 3),
+                "precision": _share(correct[answered]),
+                "abstain_precision": _share(~correct[~answered]),
                 "recall": round(float((answered & correct).sum() / max(1, can.sum())), 3),
-                "declined_unanswerable": round(
-                    float((~answered[~can]).mean()) if (~can).any() else 1.0, 3
-                ),
+                "declined_unanswerable": _share(~answered[~can]),
             }
         )
     return table
+
+
+def _share(flags: NDArray[np.bool_]) -> float:
+    """The share of true flags; 1.0 for none (nothing done, nothing done wrong)."""
+    return round(float(flags.mean()), 3) if len(flags) else 1.0
 
 
 def auc(scores: NDArray[np.float64], labels: NDArray[np.bool_]) -> float:
@@ -221,7 +276,8 @@ def run_eval(
     questions_path: Path | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    points, questions = load_qa(path)
+    skipped: list[SkippedRow] = []
+    points, questions = load_qa(path, skipped)
     extra = load_questions(questions_path) if calibrate and questions_path else []
     embedder = QueryCache(embedder, [q.text for q in questions + extra])
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
@@ -230,6 +286,7 @@ def run_eval(
         report: dict[str, Any] = {
             "eval_file": str(path),
             "questions": len(questions),
+            "skipped_rows": [{"line": row.line, "reason": row.reason} for row in skipped],
             "answers_indexed": len(points),
             "passages": kb.index.size,
             "model": embedder.model_id,
@@ -269,7 +326,7 @@ def _calibrate(
     fitted = fit_calibration([f for f, _ in sources.values()], DEFAULT_CALIBRATION.threshold)
     result: dict[str, Any] = {"fitted": fitted.__dict__, "current": DEFAULT_CALIBRATION.__dict__}
     for name, (feats, ans) in {**sources, "combined": (all_samples, all_answerable)}.items():
-        scores = np.array([fitted.confidence(s.cosine, s.coverage, s.margin) for s in feats])
+        scores = confidences(fitted, feats)
         labels = np.array([s.correct for s in feats])
         result[name] = {
             "samples": len(feats),
@@ -311,10 +368,18 @@ def _entry_id(expected: str) -> str:
     return expected if expected.startswith(("std:", "kp", "qa:", "doc:")) else f"std:{expected}"
 
 
+def _skipped_lines(skipped: list[dict[str, Any]]) -> list[str]:
+    if not skipped:
+        return []
+    lines = [f"跳过 {len(skipped)} 行："]
+    return lines + [f"  第{row['line']}行：{row['reason']}" for row in skipped]
+
+
 def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"评测文件 {report['eval_file']}：{report['questions']} 个问题，"
         f"{report['answers_indexed']} 条答案（{report['passages']} 段），模型 {report['model']}",
+        *_skipped_lines(report["skipped_rows"]),
         f"{'mode':<8} {'R@1':>7} {'R@5':>7} {'R@10':>7} {'MRR@10':>7}",
     ]
     for mode, m in report["metrics"].items():

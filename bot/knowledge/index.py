@@ -1,14 +1,18 @@
 """The in-memory search index: BM25 and dense vectors over the same passages, fused.
 
-Fusion is a weighted sum of the dense similarity (min-max scaled over the candidates) and
-the BM25 score (scaled by the best BM25 score), where each passage's BM25 part is
-multiplied by its *coverage*: the share of the query's IDF weight that the passage
-contains. That product is the guard for queries that share no words with their answer:
-a passage that matches only an incidental word of the question gets almost no lexical
+Fusion adds to each passage's cosine similarity a lexical part and a coverage part:
+``cosine + LEXICAL_WEIGHT · (bm25 / best bm25) · coverage + COVERAGE_WEIGHT · coverage``,
+where *coverage* is the share of the query's IDF weight that the passage contains. The
+product with coverage is the guard for queries that share no words with their answer: a
+passage that matches only an incidental word of the question gets almost no lexical
 credit, so it cannot push the semantically right answer down, and a query none of whose
-words occur anywhere is ranked by the dense model alone. Measured on gov_qa_dev, the same
-fusion without the guard lost 2 of the 7 zero-overlap questions that dense search found in
-its top 5; the guarded fusion keeps them and is better overall (bot/knowledge/README.md).
+words occur anywhere is ranked by the dense model alone.
+
+The score is absolute (the raw cosine, not one rescaled over the candidates), so the same
+number ranks the hits and, through the calibration in ``confidence``, says how sure search
+is: a lower hit can never be more likely right than a higher one. The two weights were
+chosen by 5-fold cross-validation on gov_qa_dev (bot/knowledge/README.md); every fold
+picked 0.02–0.03 and 0.03–0.05, so they are not a fit to one split.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,7 +39,8 @@ from bot.knowledge.vectors import ExactIndex, HnswIndex, VectorIndex
 
 logger = logging.getLogger(__name__)
 
-DENSE_WEIGHT = 0.8
+LEXICAL_WEIGHT = 0.02
+COVERAGE_WEIGHT = 0.05
 CANDIDATES = 50
 
 
@@ -46,7 +52,14 @@ class Mode(StrEnum):
 
 @dataclass(frozen=True)
 class Ranked:
-    """One entry's best passage for a query, with the evidence behind its rank."""
+    """One entry's best passage for a query, with the evidence behind its rank.
+
+    ``fused`` orders the results of the mode asked for; ``score`` is the hybrid score in
+    every mode, the one confidence is calibrated on (the two are equal in hybrid mode), and
+    ``standing`` is that score standardised over all the query's candidate passages: how
+    far the hit stands out from what the question vaguely resembles. Both rise together
+    within one query, so neither lets a lower hit look surer than a higher one.
+    """
 
     entry: int
     row: int
@@ -54,6 +67,18 @@ class Ranked:
     cosine: float
     bm25: float
     coverage: float
+    score: float
+    standing: float
+
+
+class Evidence(NamedTuple):
+    """Per-candidate arrays, aligned with the candidate rows."""
+
+    score: NDArray[np.float64]
+    standing: NDArray[np.float64]
+    cosine: NDArray[np.float32]
+    bm25: NDArray[np.floating]
+    coverage: NDArray[np.float64]
 
 
 class SearchIndex:
@@ -111,8 +136,7 @@ class SearchIndex:
         rows: set[int] = set()
         if bm25 is not None:
             lexical = bm25 if allowed is None else np.where(allowed, bm25, 0.0)
-            top = np.argsort(-lexical, kind="stable")[:CANDIDATES]
-            rows.update(int(r) for r in top if lexical[r] > 0)
+            rows.update(int(r) for r in _top_rows(lexical, CANDIDATES) if lexical[r] > 0)
         if query_vector is not None and mode is not Mode.BM25:
             ids, _ = self.dense.search(query_vector, CANDIDATES, allowed)
             rows.update(int(r) for r in ids)
@@ -126,13 +150,16 @@ class SearchIndex:
         )
         lexical_scores = bm25[candidates] if bm25 is not None else np.zeros(len(candidates))
         coverage = self._coverage(query_tokens, candidates)
+        score = fuse(cosine, lexical_scores, coverage)
+        standing = (score - score.mean()) / (score.std() + 1e-9)
         if mode is Mode.BM25:
             fused = lexical_scores.astype(np.float64)
         elif mode is Mode.DENSE:
             fused = cosine.astype(np.float64)
         else:
-            fused = _fuse(cosine, lexical_scores, coverage)
-        return self._by_entry(candidates, fused, cosine, lexical_scores, coverage, limit)
+            fused = score
+        evidence = Evidence(score, standing, cosine, lexical_scores, coverage)
+        return self._by_entry(candidates, fused, evidence, limit)
 
     def _coverage(
         self, query_tokens: Sequence[str], rows: NDArray[np.int64]
@@ -157,11 +184,10 @@ class SearchIndex:
         self,
         rows: NDArray[np.int64],
         fused: NDArray[np.float64],
-        cosine: NDArray[np.float32],
-        bm25: NDArray[np.floating],
-        coverage: NDArray[np.float64],
+        evidence: Evidence,
         limit: int,
     ) -> list[Ranked]:
+        score, standing, cosine, bm25, coverage = evidence
         best: dict[int, Ranked] = {}
         for i in np.argsort(-fused, kind="stable"):
             row = int(rows[i])
@@ -175,23 +201,38 @@ class SearchIndex:
                     max(known.cosine, float(cosine[i])),
                     max(known.bm25, float(bm25[i])),
                     max(known.coverage, float(coverage[i])),
+                    known.score,
+                    known.standing,
                 )
                 continue
             best[entry] = Ranked(
-                entry, row, float(fused[i]), float(cosine[i]), float(bm25[i]), float(coverage[i])
+                entry,
+                row,
+                float(fused[i]),
+                float(cosine[i]),
+                float(bm25[i]),
+                float(coverage[i]),
+                float(score[i]),
+                float(standing[i]),
             )
         ranked = sorted(best.values(), key=lambda r: -r.fused)
         return ranked[:limit]
 
 
-def _fuse(
+def fuse(
     cosine: NDArray[np.float32], bm25: NDArray[np.floating], coverage: NDArray[np.float64]
 ) -> NDArray[np.float64]:
-    low, high = float(cosine.min()), float(cosine.max())
-    dense = (cosine - low) / (high - low) if high > low else np.ones(len(cosine))
     top = float(bm25.max()) if len(bm25) else 0.0
     lexical = (bm25 / top) * coverage if top > 0 else np.zeros(len(bm25))
-    return DENSE_WEIGHT * dense.astype(np.float64) + (1 - DENSE_WEIGHT) * lexical
+    return cosine.astype(np.float64) + LEXICAL_WEIGHT * lexical + COVERAGE_WEIGHT * coverage
+
+
+def _top_rows(scores: NDArray[np.floating], k: int) -> NDArray[np.int64]:
+    """The ``k`` best rows, best first: a partial sort, since the corpus may be 100k rows."""
+    if len(scores) <= k:
+        return np.argsort(-scores, kind="stable").astype(np.int64)
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")].astype(np.int64)
 
 
 def corpus_fingerprint(passages: Sequence[Passage], dimension: int) -> str:

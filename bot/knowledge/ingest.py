@@ -16,7 +16,7 @@ from bot.knowledge.engine import embed_missing
 from bot.knowledge.importers.catalogue import CATALOGUE_FORMATS, read_catalogue
 from bot.knowledge.importers.documents import DOCUMENT_FORMATS, DocumentError, read_document
 from bot.knowledge.importers.report import ImportReport
-from bot.knowledge.models import Entry, KnowledgePoint, Standard
+from bot.knowledge.models import Entry, KnowledgePoint, Provenance, Standard
 from bot.knowledge.numbers import find_standard_numbers, parse_standard_number
 from bot.knowledge.store import KnowledgeStore
 from bot.settings import PROJECT_ROOT
@@ -72,21 +72,34 @@ def detect_format(path: Path, explicit: str | None) -> str:
     return fmt
 
 
-def import_file(
-    path: Path, store: KnowledgeStore, embedder: Embedder | None, options: ImportOptions
-) -> ImportReport:
+def read_file(
+    path: Path, store: KnowledgeStore, options: ImportOptions
+) -> tuple[list[Entry], ImportReport]:
+    """The entries a file holds and the report of its bad rows; nothing is written.
+
+    The console's dry run shows this before anyone publishes.
+    """
     fmt = detect_format(path, options.format)
-    origin = _origin(path)
-    report = ImportReport(origin, fmt)
+    report = ImportReport(_origin(path), fmt)
     if not path.is_file():
         report.error(None, "文件不存在")
-        return report
+        return [], report
     if fmt in CATALOGUE_FORMATS:
         entries = read_catalogue(
             path, fmt, report, options.kind, options.mapping, progress=options.progress
         )
     else:
         entries = _document_entries(path, fmt, store, options, report)
+    return [_with_provenance(entry, path.name) for entry in entries], report
+
+
+def import_file(
+    path: Path, store: KnowledgeStore, embedder: Embedder | None, options: ImportOptions
+) -> ImportReport:
+    entries, report = read_file(path, store, options)
+    if not path.is_file():
+        return report
+    origin = report.path
     if entries:
         result = store.upsert(entries, origin)
         report.added, report.updated, report.unchanged = (
@@ -166,6 +179,14 @@ def _standard_for(
         if isinstance(found, Standard):
             return found
     return None
+
+
+def _with_provenance(entry: Entry, file_name: str) -> Entry:
+    """An imported record names where it came from; it stays unverified until checked."""
+    if entry.provenance != Provenance():
+        return entry
+    document = entry.source or file_name
+    return replace(entry, provenance=Provenance(document=document, issuer=entry.issuer))
 
 
 def _origin(path: Path) -> str:

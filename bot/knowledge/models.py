@@ -66,6 +66,22 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where a record's facts come from and whether someone checked them against it.
+
+    Answers present only verified records as fact; the rest are attributed to the
+    knowledge base and point to the official channel (``bot.knowledge.answer``).
+    """
+
+    document: str = ""
+    issuer: str = ""
+    url: str = ""
+    checked_on: date | None = None
+    checked_by: str = ""
+    verified: bool = False
+
+
+@dataclass(frozen=True)
 class Standard:
     """A standard from a catalogue; ``number`` is canonical (see ``numbers``)."""
 
@@ -85,6 +101,7 @@ class Standard:
     scope: str = ""
     source: str = ""
     sections: tuple[Section, ...] = ()
+    provenance: Provenance = Provenance()
 
     kind = Kind.STANDARD
 
@@ -122,6 +139,7 @@ class KnowledgePoint:
     reviewed: date | None = None
     source: str = ""
     sections: tuple[Section, ...] = ()
+    provenance: Provenance = Provenance()
 
     kind = Kind.KNOWLEDGE
 

@@ -22,7 +22,16 @@ import numpy as np
 import sqlalchemy as sa
 from numpy.typing import NDArray
 
-from bot.knowledge.models import Entry, Kind, KnowledgePoint, Passage, Section, Standard, Status
+from bot.knowledge.models import (
+    Entry,
+    Kind,
+    KnowledgePoint,
+    Passage,
+    Provenance,
+    Section,
+    Standard,
+    Status,
+)
 from bot.knowledge.passages import passages_of
 from bot.settings import Settings
 
@@ -60,6 +69,13 @@ passages_table = sa.Table(
     sa.Column("text_hash", sa.String(64), nullable=False),
     sa.Column("model", sa.String(64)),
     sa.Column("embedding", sa.LargeBinary),
+)
+
+revision_table = sa.Table(
+    "kb_revision",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),
 )
 
 _BATCH = 500
@@ -105,6 +121,22 @@ class KnowledgeStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    # -- the revision every search process polls -----------------------------------------
+
+    def revision(self) -> int:
+        """Grows with every write that changes what search sees (entries or vectors)."""
+        with self.engine.connect() as conn:
+            return int(conn.scalar(sa.select(revision_table.c.value)) or 0)
+
+    @staticmethod
+    def bump_revision(conn: sa.Connection) -> None:
+        """Called inside the writing transaction, so a reader never sees data without it."""
+        updated = conn.execute(
+            revision_table.update().values(value=revision_table.c.value + 1)
+        ).rowcount
+        if not updated:
+            conn.execute(revision_table.insert().values(id=1, value=1))
+
     # -- entries -------------------------------------------------------------------------
 
     def count(self) -> int:
@@ -123,6 +155,12 @@ class KnowledgeStore:
             rows = conn.execute(sa.select(entries_table.c.data).order_by(entries_table.c.id))
             return [entry_from_json(row.data) for row in rows]
 
+    def content_hashes(self) -> dict[str, str]:
+        """Every entry's id and content hash (how the console notices CLI imports)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(entries_table.c.id, entries_table.c.content_hash))
+            return {row.id: row.content_hash for row in rows}
+
     def find_by_match_key(self, match_key: str) -> list[Entry]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -139,39 +177,53 @@ class KnowledgeStore:
 
     def upsert(self, entries: Sequence[Entry], origin: str) -> UpsertResult:
         """Writes new and changed entries; a passage whose text is unchanged keeps its vector."""
-        added: list[str] = []
-        updated: list[str] = []
-        unchanged: list[str] = []
+        results = []
         for start in range(0, len(entries), _BATCH):
-            batch = entries[start : start + _BATCH]
             with self.engine.begin() as conn:
-                rows = conn.execute(
-                    sa.select(entries_table.c.id, entries_table.c.content_hash).where(
-                        entries_table.c.id.in_([e.id for e in batch])
-                    )
+                results.append(self.upsert_in(conn, entries[start : start + _BATCH], origin))
+        return UpsertResult(
+            [i for r in results for i in r.added],
+            [i for r in results for i in r.updated],
+            [i for r in results for i in r.unchanged],
+        )
+
+    def upsert_in(self, conn: sa.Connection, entries: Sequence[Entry], origin: str) -> UpsertResult:
+        """``upsert`` inside the caller's transaction (the console commits its record too)."""
+        rows = conn.execute(
+            sa.select(entries_table.c.id, entries_table.c.content_hash).where(
+                entries_table.c.id.in_([e.id for e in entries])
+            )
+        )
+        known = {row.id: row.content_hash for row in rows}
+        result = UpsertResult([], [], [])
+        for entry in entries:
+            digest = entry.content_hash()
+            if known.get(entry.id) == digest:
+                result.unchanged.append(entry.id)
+                conn.execute(
+                    entries_table.update()
+                    .where(entries_table.c.id == entry.id)
+                    .values(origin=origin)
                 )
-                known = {row.id: row.content_hash for row in rows}
-                for entry in batch:
-                    digest = entry.content_hash()
-                    if known.get(entry.id) == digest:
-                        unchanged.append(entry.id)
-                        conn.execute(
-                            entries_table.update()
-                            .where(entries_table.c.id == entry.id)
-                            .values(origin=origin)
-                        )
-                        continue
-                    (updated if entry.id in known else added).append(entry.id)
-                    self._write(conn, entry, digest, origin, exists=entry.id in known)
-        return UpsertResult(added, updated, unchanged)
+                continue
+            (result.updated if entry.id in known else result.added).append(entry.id)
+            self._write(conn, entry, digest, origin, exists=entry.id in known)
+        if result.added or result.updated:
+            self.bump_revision(conn)
+        return result
 
     def delete(self, entry_ids: Iterable[str]) -> int:
-        ids = list(entry_ids)
         with self.engine.begin() as conn:
-            for start in range(0, len(ids), _BATCH):
-                chunk = ids[start : start + _BATCH]
-                conn.execute(passages_table.delete().where(passages_table.c.entry_id.in_(chunk)))
-                conn.execute(entries_table.delete().where(entries_table.c.id.in_(chunk)))
+            return self.delete_in(conn, entry_ids)
+
+    def delete_in(self, conn: sa.Connection, entry_ids: Iterable[str]) -> int:
+        ids = list(entry_ids)
+        for start in range(0, len(ids), _BATCH):
+            chunk = ids[start : start + _BATCH]
+            conn.execute(passages_table.delete().where(passages_table.c.entry_id.in_(chunk)))
+            conn.execute(entries_table.delete().where(entries_table.c.id.in_(chunk)))
+        if ids:
+            self.bump_revision(conn)
         return len(ids)
 
     def _write(
@@ -245,6 +297,7 @@ class KnowledgeStore:
                     for pid, vec in zip(ids, vectors, strict=True)
                 ],
             )
+            self.bump_revision(conn)
 
     def index_rows(self, model_id: str, dimension: int) -> IndexRows:
         passages: list[Passage] = []
@@ -290,6 +343,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def entry_to_json(entry: Entry) -> dict[str, Any]:
     data = asdict(entry)
     data["kind"] = entry.kind.value
+    checked_on = entry.provenance.checked_on
+    data["provenance"]["checked_on"] = checked_on.isoformat() if checked_on else None
     for key, value in list(data.items()):
         if isinstance(value, date):
             data[key] = value.isoformat()
@@ -309,6 +364,7 @@ def entry_from_json(data: dict[str, Any] | str) -> Entry:
         if values.get(key):
             values[key] = date.fromisoformat(values[key])
     values["sections"] = tuple(Section(**s) for s in values.get("sections", []))
+    values["provenance"] = provenance_from_json(values.get("provenance") or {})
     if data["kind"] == Kind.STANDARD.value:
         values["status"] = Status(values["status"])
         values["replaces"] = tuple(values.get("replaces", []))
@@ -316,3 +372,15 @@ def entry_from_json(data: dict[str, Any] | str) -> Entry:
         return Standard(**values)
     values["keywords"] = tuple(values.get("keywords", []))
     return KnowledgePoint(**values)
+
+
+def provenance_from_json(data: dict[str, Any]) -> Provenance:
+    checked_on = data.get("checked_on")
+    return Provenance(
+        document=data.get("document", ""),
+        issuer=data.get("issuer", ""),
+        url=data.get("url", ""),
+        checked_on=date.fromisoformat(checked_on) if checked_on else None,
+        checked_by=data.get("checked_by", ""),
+        verified=bool(data.get("verified", False)),
+    )

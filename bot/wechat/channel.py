@@ -38,6 +38,7 @@ class WeChatChannel:
     service: ConversationService
     transcript: TranscriptStore
     dedupe: Deduplicator
+    nonces: Deduplicator  # timestamp+nonce of signed callbacks, refused when reused (replay)
     choices: ChoiceStore
     api: Messenger | None
     pending: set[asyncio.Task[None]] = field(default_factory=set)

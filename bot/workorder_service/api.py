@@ -13,10 +13,20 @@ from sqlalchemy import text
 from bot.workorder_service import keys
 from bot.workorder_service.auth import Kind, Principal, authenticate
 from bot.workorder_service.checks import ServiceError
+from bot.workorder_service.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrderFilter
 from bot.workorder_service.openapi import document
 from bot.workorder_service.responses import ApiError, error, ok, read_object
 from bot.workorders.lifecycle import Action, Command
-from bot.workorders.models import Card, CitizenRequest, ContactProof, Rating, Status
+from bot.workorders.models import (
+    Card,
+    CitizenRequest,
+    ContactProof,
+    InvalidField,
+    Rating,
+    Status,
+    check_fields,
+)
+from bot.workorders.numbers import is_acceptance_no
 from bot.workorders.phone import InvalidPhone, validate_phone
 
 logger = logging.getLogger(__name__)
@@ -35,6 +45,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error(exc.status, exc.code, exc.message)
     except ServiceError as exc:
         return error(exc.status, exc.code, exc.message)
+    except InvalidField as exc:
+        return ok({"error": "invalid_field", "field": exc.field, "message": exc.message}, 422)
     except web.HTTPException as exc:
         if exc.status == 404:
             return error(404, "no_such_path", "接口地址不存在。")
@@ -63,29 +75,32 @@ def _principal(request: web.Request, *allowed: Kind) -> Principal:
 
 
 def _request_of(data: Any) -> CitizenRequest:
+    """The citizen's request, every field checked (a wrong one is a 422 naming it)."""
     if not isinstance(data, dict):
-        raise ApiError(422, "request_required", "缺少诉求信息（request）。")
-    for name in ("content", "phone"):
-        if not isinstance(data.get(name), str):
-            raise ApiError(422, f"{name}_required", "诉求内容和联系电话为必填项。")
-    try:
-        return CitizenRequest.from_json(data)
-    except TypeError as exc:
-        raise ApiError(422, "invalid_request", "诉求信息格式不正确。") from exc
+        raise InvalidField("request", "缺少诉求信息（字段 request），或它不是 JSON 对象。")
+    return CitizenRequest.from_json(data)
 
 
 def _text(body: dict[str, Any], name: str) -> str:
-    value = body.get(name, "")
-    if not isinstance(value, str):
-        raise ApiError(422, "invalid_field", f"字段 {name} 应为文本。")
-    return value
+    check_fields(body, {name: (str,)})
+    return str(body.get(name, ""))
 
 
-def _int(body: dict[str, Any], name: str) -> int:
-    value = body.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ApiError(422, "invalid_field", f"字段 {name} 应为整数。")
-    return value
+def _acceptance_no(body: dict[str, Any]) -> str:
+    """The number the citizen was given (受理号), kept apart from the idempotency key."""
+    number = _text(body, "acceptance_no").strip().upper()
+    if number and not is_acceptance_no(number):
+        raise InvalidField(
+            "acceptance_no", "字段 acceptance_no 应为以 SL 开头、后接 13 位数字的受理号。"
+        )
+    return number
+
+
+def _required(body: dict[str, Any], name: str, kind: type) -> Any:
+    if name not in body:
+        raise InvalidField(name, f"缺少字段 {name}。")
+    check_fields(body, {name: (kind,)})
+    return body[name]
 
 
 # -- citizens, through the assistant ------------------------------------------------------
@@ -95,6 +110,7 @@ async def create_order(request: web.Request) -> web.Response:
     _principal(request, Kind.CLIENT)
     body = await read_object(request)
     accepted_at: datetime | None = None
+    check_fields(body, {"accepted_at": (str, type(None))})
     if body.get("accepted_at"):
         try:
             accepted_at = datetime.fromisoformat(str(body["accepted_at"]))
@@ -104,7 +120,10 @@ async def create_order(request: web.Request) -> web.Response:
             raise ApiError(422, "invalid_accepted_at", "受理时间须带时区。")
     service = request.app[keys.SERVICE]
     order, created = await service.create(
-        _request_of(body.get("request")), request.headers.get(IDEMPOTENCY_HEADER, ""), accepted_at
+        _request_of(body.get("request")),
+        request.headers.get(IDEMPOTENCY_HEADER, ""),
+        accepted_at,
+        _acceptance_no(body),
     )
     return ok(service.view(order, full=True).to_json(), 201 if created else 200)
 
@@ -130,6 +149,7 @@ async def search_by_contact(request: web.Request) -> web.Response:
     body = await read_object(request)
     proof_data = body.get("proof") if isinstance(body.get("proof"), dict) else {}
     assert isinstance(proof_data, dict)
+    check_fields(proof_data, {name: (str,) for name in ContactProof.__dataclass_fields__}, "proof.")
     proof = ContactProof(
         order_no=str(proof_data.get("order_no", "")).strip().upper(),
         channel=str(proof_data.get("channel", "")),
@@ -160,6 +180,7 @@ async def similar_orders(request: web.Request) -> web.Response:
 
 
 async def list_orders(request: web.Request) -> web.Response:
+    """A page of orders and the total; ``next_cursor`` fetches the next page."""
     principal = _principal(request, Kind.CENTER, Kind.DEPARTMENT)
     query = request.query
     try:
@@ -167,17 +188,27 @@ async def list_orders(request: web.Request) -> web.Response:
         card = Card(query["card"]) if query.get("card") else None
     except ValueError:
         raise ApiError(422, "invalid_filter", "筛选条件不正确。") from None
+    limit = query.get("limit", str(DEFAULT_PAGE_SIZE))
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MAX_PAGE_SIZE:
+        raise InvalidField("limit", f"字段 limit 应为 1 至 {MAX_PAGE_SIZE} 之间的整数。")
     department = query.get("department") or None
     if principal.kind is Kind.DEPARTMENT:
         department = principal.department
     service = request.app[keys.SERVICE]
-    records = await service.listing(department, status, card)
-    return ok({"orders": [service.view(record, True).to_json() for record in records]})
+    where = OrderFilter(department, status, card)
+    listed = await service.listing(where, query.get("cursor") or None, int(limit))
+    return ok(
+        {
+            "orders": [service.view(record, True).to_json() for record in listed.orders],
+            "total": listed.total,
+            "next_cursor": listed.next_cursor,
+        }
+    )
 
 
 def _command(action: Action, body: dict[str, Any]) -> Command:
     if action is Action.MERGE:
-        return Command(action, request=_request_of(body.get("request")))
+        return Command(action, text=_acceptance_no(body), request=_request_of(body.get("request")))
     if action is Action.RATE:
         try:
             rating = Rating.parse(_text(body, "rating"))
@@ -187,11 +218,10 @@ def _command(action: Action, body: dict[str, Any]) -> Command:
     if action in (Action.DISPATCH, Action.REASSIGN):
         return Command(action, text=_text(body, "reason"), department=_text(body, "department"))
     if action is Action.REQUEST_EXTENSION:
-        return Command(action, text=_text(body, "reason"), days=_int(body, "days"))
+        days = int(_required(body, "days", int))
+        return Command(action, text=_text(body, "reason"), days=days)
     if action is Action.DECIDE_EXTENSION:
-        approve = body.get("approve")
-        if not isinstance(approve, bool):
-            raise ApiError(422, "invalid_field", "字段 approve 应为 true 或 false。")
+        approve = bool(_required(body, "approve", bool))
         return Command(action, text=_text(body, "note"), approve=approve)
     field = _ACTION_TEXT.get(action, "note")
     return Command(action, text=_text(body, field))

@@ -32,7 +32,10 @@ ACTIONS: dict[Action, tuple[str, str, dict[str, Any], list[str]]] = {
     Action.MERGE: (
         "merge",
         "client",
-        {"request": {"$ref": "#/components/schemas/CitizenRequest"}},
+        {
+            "request": {"$ref": "#/components/schemas/CitizenRequest"},
+            "acceptance_no": {"$ref": "#/components/schemas/AcceptanceNo"},
+        },
         ["request"],
     ),
     Action.SIGN: ("sign", "department", {"note": _TEXT}, []),
@@ -134,7 +137,13 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body(
                     {
                         "request": {"$ref": "#/components/schemas/CitizenRequest"},
-                        "accepted_at": {"type": "string", "format": "date-time"},
+                        "accepted_at": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "when the citizen was told; more than 7 days "
+                            "ago gives an order with late_delivery: true",
+                        },
+                        "acceptance_no": {"$ref": "#/components/schemas/AcceptanceNo"},
                     },
                     ["request"],
                 ),
@@ -158,13 +167,24 @@ def _paths() -> dict[str, Any]:
                         "schema": {"type": "string", "enum": ["none", "yellow", "red"]},
                     },
                     {"name": "department", "in": "query", "schema": _TEXT},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                    },
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "description": "next_cursor of the previous page",
+                        "schema": _TEXT,
+                    },
                 ],
                 "responses": {
                     "200": {
-                        "description": "Orders by deadline",
+                        "description": "A page of orders by deadline, the total and the cursor",
                         "content": {
                             "application/json": {
-                                "schema": {"$ref": "#/components/schemas/OrderList"}
+                                "schema": {"$ref": "#/components/schemas/OrderPage"}
                             }
                         },
                     },
@@ -342,6 +362,11 @@ _SCHEMAS: dict[str, Any] = {
             "address": _TEXT,
             "reply": _TEXT,
             "history": {"type": "array", "items": {"$ref": "#/components/schemas/OrderEvent"}},
+            "late_delivery": {
+                "type": "boolean",
+                "description": "delivered more than 7 days after accepted_at (after an outage); "
+                "the time limit runs from the delivery",
+            },
         },
     },
     "OrderList": {
@@ -349,6 +374,23 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {
             "orders": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}}
         },
+    },
+    "OrderPage": {
+        "type": "object",
+        "required": ["orders", "total", "next_cursor"],
+        "properties": {
+            "orders": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}},
+            "total": {"type": "integer", "description": "orders matching the filters"},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "pass as cursor for the next page; null on the last page",
+            },
+        },
+    },
+    "AcceptanceNo": {
+        "type": "string",
+        "pattern": r"SL\d{13}",
+        "description": "受理号 given to the citizen; the Idempotency-Key is separate",
     },
     "MergeCandidate": {
         "type": "object",
@@ -365,7 +407,11 @@ _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "required": ["error", "message"],
-        "properties": {"error": _TEXT, "message": {"type": "string", "description": "中文说明"}},
+        "properties": {
+            "error": _TEXT,
+            "message": {"type": "string", "description": "中文说明"},
+            "field": {"type": "string", "description": "the invalid field (invalid_field only)"},
+        },
     },
 }
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.jsonbody import JsonRejected, parse_json
+
 
 def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False)
@@ -34,9 +36,9 @@ async def read_object(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "请使用 application/json 提交数据。")
     try:
-        data = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "请求体不是有效的 JSON（需为 UTF-8 编码）。") from None
+        data = parse_json(await request.read())
+    except JsonRejected as exc:
+        raise ApiError(400, "invalid_json", str(exc)) from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "请求体应为 JSON 对象。")
     return data

@@ -8,11 +8,9 @@ citizen (a transactional outbox for webhooks) or a retried request applied twice
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,18 +25,25 @@ from bot.workorder_service.checks import (
     checked_request,
     request_fingerprint,
 )
+from bot.workorder_service.listing import (
+    DEFAULT_PAGE_SIZE,
+    ListedOrders,
+    OrderFilter,
+    OrderListing,
+)
+from bot.workorder_service.matching import similar_open
 from bot.workorder_service.store import (
     contacts,
     events,
     idempotency,
-    metadata,
     orders,
+    prepare,
     record_from_row,
     row_from_record,
     sequences,
     webhooks,
 )
-from bot.workorders import merge as similarity
+from bot.workorder_service.webhook_sender import order_event
 from bot.workorders.db import next_in_sequence
 from bot.workorders.deadlines import DeadlinePolicy
 from bot.workorders.lifecycle import (
@@ -63,11 +68,10 @@ from bot.workorders.models import (
     OrderView,
     Status,
 )
-from bot.workorders.notices import citizen_message
 from bot.workorders.numbers import ORDER_PREFIX, format_number, is_acceptance_no, sequence_name
-from bot.workorders.webhooks import WebhookEvent, encode_event
+from bot.workorders.webhooks import encode_event
 
-MAX_BACKDATE = timedelta(days=7)
+LATE_AFTER = timedelta(days=7)
 _TRANSITION_STATUS = {"forbidden": 403, "invalid": 422, "extension_too_long": 422}
 
 
@@ -90,14 +94,24 @@ class WorkOrderService:
 
     async def setup(self) -> None:
         async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+            await conn.run_sync(prepare)
 
     # -- creating ----------------------------------------------------------------------------
 
     async def create(
-        self, request: CitizenRequest, key: str, accepted_at: datetime | None
+        self,
+        request: CitizenRequest,
+        key: str,
+        accepted_at: datetime | None,
+        acceptance_no: str = "",
     ) -> tuple[OrderRecord, bool]:
-        """The order for ``key``: created now (True) or by an earlier call (False)."""
+        """The order for ``key``: created now (True) or by an earlier call (False).
+
+        ``acceptance_no`` defaults to ``key`` when that is one (callers from before the two
+        were separate). An ``accepted_at`` older than a week is a request held up by a long
+        outage: it is created all the same, flagged ``late_delivery``, never refused.
+        """
+        acceptance_no = acceptance_no or (key if is_acceptance_no(key) else "")
         request = checked_request(request)
         if not key or len(key) > 128:
             raise ServiceError(
@@ -106,18 +120,26 @@ class WorkOrderService:
         fingerprint = request_fingerprint("create", request.to_json())
         for _ in range(3):
             try:
-                return await self._create_once(request, key, accepted_at, fingerprint)
+                return await self._create_once(
+                    request, key, accepted_at, acceptance_no, fingerprint
+                )
             except IntegrityError:
                 continue  # a concurrent call with the same key won: replay it
-        return await self._create_once(request, key, accepted_at, fingerprint)
+        return await self._create_once(request, key, accepted_at, acceptance_no, fingerprint)
 
     async def _create_once(
-        self, request: CitizenRequest, key: str, accepted_at: datetime | None, fingerprint: str
+        self,
+        request: CitizenRequest,
+        key: str,
+        accepted_at: datetime | None,
+        acceptance_no: str,
+        fingerprint: str,
     ) -> tuple[OrderRecord, bool]:
         now = self.clock()
         accepted = accepted_at or now
-        if accepted > now + timedelta(minutes=5) or accepted < now - MAX_BACKDATE:
-            raise ServiceError(422, "invalid_accepted_at", "受理时间不在允许的范围内。")
+        if accepted > now + timedelta(minutes=5):
+            raise ServiceError(422, "invalid_accepted_at", "受理时间晚于当前时间，请核对后再试。")
+        late = accepted < now - LATE_AFTER
         async with write_transaction(self.engine) as conn:
             earlier = await self._replay(conn, key, "create", fingerprint)
             if earlier is not None:
@@ -126,8 +148,9 @@ class WorkOrderService:
             serial = await next_in_sequence(conn, sequences, sequence_name(ORDER_PREFIX, day))
             order_no = format_number(ORDER_PREFIX, day, serial)
             await self._remember(conn, key, "create", fingerprint, order_no, now)
-            acceptance_no = key if is_acceptance_no(key) else ""
-            order, changes = self.lifecycle.open(order_no, acceptance_no, request, accepted, now)
+            order, changes = self.lifecycle.open(
+                order_no, acceptance_no, request, accepted, now, late
+            )
             await conn.execute(orders.insert().values(**row_from_record(order)))
             await self._add_contact(conn, order_no, request, "primary", acceptance_no, now)
             for change in changes:
@@ -196,7 +219,8 @@ class WorkOrderService:
                 update(orders).where(orders.c.order_no == order_no).values(**row_from_record(order))
             )
             if command.action is Action.MERGE and command.request is not None:
-                await self._add_contact(conn, order_no, command.request, "merged", key or "", now)
+                number = command.text or key or ""  # the 受理号, or the key of older callers
+                await self._add_contact(conn, order_no, command.request, "merged", number, now)
             await self._record(conn, order, change)
             if key:
                 await self._remember(conn, key, command.action.value, fingerprint, order_no, now)
@@ -278,6 +302,7 @@ class WorkOrderService:
             address=order.request.address if full and show_content else "",
             reply=order.reply if full else "",
             history=tuple(history or ()) if full else (),
+            late_delivery=order.late_delivery,
         )
 
     async def by_contact(self, phone: str, proof: ContactProof) -> list[OrderRecord]:
@@ -318,62 +343,12 @@ class WorkOrderService:
         return [record_from_row(row._mapping) for row in rows]
 
     async def similar(self, request: CitizenRequest, limit: int) -> list[MergeCandidate]:
-        since = self.clock() - timedelta(days=30)
-        query = (
-            select(orders)
-            .where(orders.c.status.in_([status.value for status in OPEN_STATUSES]))
-            .where(orders.c.confidential.is_(False))
-            .where(orders.c.accepted_at >= since)
-            .order_by(orders.c.accepted_at.desc())
-            .limit(1000)
-        )
-        if request.district:
-            query = query.where(orders.c.district == request.district)
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        mine = similarity.Matter(request.content, request.address, request.department)
-        found: list[MergeCandidate] = []
-        for row in rows:
-            other = record_from_row(row._mapping)
-            theirs = similarity.Matter(
-                other.request.content, other.request.address, other.department
-            )
-            result = similarity.compare(mine, theirs)
-            if result.is_same:
-                found.append(
-                    MergeCandidate(
-                        number=other.order_no,
-                        summary=similarity.summary(other.request.content),
-                        address=other.request.address,
-                        department=other.department,
-                        status_label=other.status.label,
-                        score=result.score,
-                        reason=similarity.reason(result),
-                    )
-                )
-        found.sort(key=lambda candidate: candidate.score, reverse=True)
-        return found[: max(1, min(limit, 10))]
+        return await similar_open(self.engine, request, self.clock(), limit)
 
     async def listing(
-        self,
-        department: str | None = None,
-        status: Status | None = None,
-        card: Card | None = None,
-        limit: int = 200,
-    ) -> list[OrderRecord]:
-        query = select(orders).order_by(orders.c.deadline_at).limit(min(limit, 1000))
-        if department is not None:
-            query = query.where(orders.c.department == department)
-        if status is not None:
-            query = query.where(orders.c.status == status.value)
-        elif card is not None:
-            query = query.where(orders.c.status.in_([s.value for s in OPEN_STATUSES]))
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        records = [record_from_row(row._mapping) for row in rows]
-        if card is not None:
-            records = [record for record in records if self.view(record, False).card is card]
-        return records
+        self, where: OrderFilter, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
+    ) -> ListedOrders:
+        return await OrderListing(self.engine, self.policy, self.clock).page(where, cursor, limit)
 
     # -- the deadline sweep ---------------------------------------------------------------
 
@@ -504,7 +479,7 @@ class WorkOrderService:
         for contact in (await conn.execute(query)).all():
             if not contact.channel_user:
                 continue
-            event = self._event(order, change, contact._mapping)
+            event = order_event(order, change, contact._mapping)
             await conn.execute(
                 webhooks.insert().values(
                     event_id=event.event_id,
@@ -518,36 +493,6 @@ class WorkOrderService:
                     created_at=change.at,
                 )
             )
-
-    def _event(self, order: OrderRecord, change: Change, contact: Any) -> WebhookEvent:
-        return WebhookEvent(
-            event_id=uuid.uuid4().hex,
-            order_no=order.order_no,
-            acceptance_no=contact["acceptance_no"] or order.acceptance_no,
-            action=change.action.value,
-            action_label=change.label,
-            status=order.status.value,
-            status_label=order.status.label,
-            previous_status=change.from_status.value,
-            department=order.department,
-            deadline=order.deadline.due_at.isoformat() if order.deadline else None,
-            at=change.at.isoformat(),
-            channel=contact["channel"],
-            channel_user=contact["channel_user"],
-            conversation_id=contact["conversation_id"],
-            request_type=order.request.request_type,
-            rating=order.rating.value if order.rating else None,
-            confidential=order.request.confidential,
-            message=citizen_message(
-                change.action.value,
-                order.order_no,
-                order.status.value,
-                order.department,
-                order.deadline,
-                change.data,
-                order.reply,
-            ),
-        )
 
     def _wake_webhooks(self) -> None:
         if self.on_webhook is not None and self.webhook_url:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -17,12 +15,15 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
+    select,
+    update,
 )
+from sqlalchemy.engine import Connection
 
-from bot.clock import as_utc
-from bot.workorders.db import sequence_table
+from bot.workorders.db import UtcDateTime, create_and_extend, sequence_table
 from bot.workorders.lifecycle import OrderRecord
-from bot.workorders.models import CitizenRequest, Deadline, Rating, Status
+from bot.workorders.models import OPEN_STATUSES, CitizenRequest, Deadline, Rating, Status
 
 metadata = MetaData()
 
@@ -36,12 +37,12 @@ orders = Table(
     Column("confidential", Boolean, nullable=False, default=False),
     Column("status", String(16), nullable=False),
     Column("department", String(128), nullable=False, default=""),
-    Column("accepted_at", DateTime(timezone=True), nullable=False),
-    Column("deadline_at", DateTime(timezone=True), nullable=True),
+    Column("accepted_at", UtcDateTime(), nullable=False),
+    Column("deadline_at", UtcDateTime(), nullable=True),
     Column("deadline", JSON, nullable=True),
-    Column("dispatched_at", DateTime(timezone=True), nullable=True),
-    Column("replied_at", DateTime(timezone=True), nullable=True),
-    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("dispatched_at", UtcDateTime(), nullable=True),
+    Column("replied_at", UtcDateTime(), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
     Column("reply", Text, nullable=False, default=""),
     Column("replied_late", Boolean, nullable=False, default=False),
     Column("supervised", Boolean, nullable=False, default=False),
@@ -51,7 +52,9 @@ orders = Table(
     Column("extension_days", Integer, nullable=False, default=0),
     Column("extension_requested", Integer, nullable=False, default=0),
     Column("extension_reason", Text, nullable=False, default=""),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    # delivered more than a week after the citizen was told (a long outage): NULL is False
+    Column("late_delivery", Boolean, nullable=True),
     Index("ix_wo_orders_status_deadline", "status", "deadline_at"),
     Index("ix_wo_orders_department", "department", "status"),
     Index("ix_wo_orders_acceptance", "acceptance_no"),
@@ -68,7 +71,7 @@ contacts = Table(
     Column("conversation_id", String(128), nullable=False, default=""),
     Column("role", String(16), nullable=False),  # primary | merged
     Column("acceptance_no", String(64), nullable=False, default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_wo_contacts_phone", "phone"),
     Index("ix_wo_contacts_order", "order_no"),
 )
@@ -78,7 +81,7 @@ events = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("order_no", String(32), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("actor_role", String(16), nullable=False),
     Column("actor_department", String(128), nullable=False, default=""),
     Column("action", String(32), nullable=False),
@@ -96,7 +99,7 @@ idempotency = Table(
     Column("operation", String(32), nullable=False),
     Column("fingerprint", String(64), nullable=False),
     Column("order_no", String(32), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 webhooks = Table(
@@ -111,16 +114,34 @@ webhooks = Table(
     Column("next_attempt_at", Float, nullable=False),
     Column("lease_until", Float, nullable=False, default=0.0),
     Column("last_error", Text, nullable=False, default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
     Index("ix_wo_webhooks_due", "status", "next_attempt_at"),
 )
 
 sequences = sequence_table(metadata, "wo_sequences")
 
 
-def _time(value: datetime | None) -> datetime | None:
-    return as_utc(value) if value is not None else None
+def prepare(conn: Connection) -> None:
+    """Creates or extends the tables, then realigns the open orders' ``deadline_at`` with
+    their deadline (whose JSON keeps its offset): on SQLite it was written as Beijing
+    wall-clock digits before times were stored as UTC, so the sweep read it 8 hours late."""
+    create_and_extend(conn, metadata)
+    query = select(orders.c.order_no, orders.c.deadline, orders.c.deadline_at).where(
+        orders.c.status.in_([status.value for status in OPEN_STATUSES])
+    )
+    stale = [
+        {"number": row.order_no, "due": due}
+        for row in conn.execute(query)
+        if row.deadline and (due := Deadline.from_json(row.deadline).due_at) != row.deadline_at
+    ]
+    if stale:
+        conn.execute(
+            update(orders)
+            .where(orders.c.order_no == bindparam("number"))
+            .values(deadline_at=bindparam("due")),
+            stale,
+        )
 
 
 def record_from_row(row: Any) -> OrderRecord:
@@ -129,14 +150,14 @@ def record_from_row(row: Any) -> OrderRecord:
     return OrderRecord(
         order_no=row["order_no"],
         acceptance_no=row["acceptance_no"],
-        request=CitizenRequest.from_json(row["request"]),
+        request=CitizenRequest.from_stored(row["request"]),
         status=Status(row["status"]),
         department=row["department"],
-        accepted_at=as_utc(row["accepted_at"]),
+        accepted_at=row["accepted_at"],
         deadline=Deadline.from_json(deadline) if deadline else None,
-        dispatched_at=_time(row["dispatched_at"]),
-        replied_at=_time(row["replied_at"]),
-        closed_at=_time(row["closed_at"]),
+        dispatched_at=row["dispatched_at"],
+        replied_at=row["replied_at"],
+        closed_at=row["closed_at"],
         reply=row["reply"],
         replied_late=bool(row["replied_late"]),
         supervised=bool(row["supervised"]),
@@ -146,7 +167,8 @@ def record_from_row(row: Any) -> OrderRecord:
         extension_days=int(row["extension_days"]),
         extension_requested=int(row["extension_requested"]),
         extension_reason=row["extension_reason"],
-        updated_at=_time(row["updated_at"]),
+        updated_at=row["updated_at"],
+        late_delivery=bool(row["late_delivery"]),
     )
 
 
@@ -175,4 +197,5 @@ def row_from_record(order: OrderRecord) -> dict[str, Any]:
         "extension_requested": order.extension_requested,
         "extension_reason": order.extension_reason,
         "updated_at": order.updated_at or order.accepted_at,
+        "late_delivery": order.late_delivery,
     }

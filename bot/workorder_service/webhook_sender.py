@@ -11,7 +11,9 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 from contextlib import suppress
+from typing import Any
 
 import aiohttp
 from sqlalchemy import or_, select, update
@@ -20,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import utcnow
 from bot.storage import write_transaction
 from bot.workorder_service.store import webhooks
-from bot.workorders.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
+from bot.workorders.lifecycle import Change, OrderRecord
+from bot.workorders.notices import citizen_message
+from bot.workorders.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, WebhookEvent, sign
 
 logger = logging.getLogger(__name__)
 
@@ -143,3 +147,36 @@ class WebhookSender:
                     delivered_at=utcnow() if status == "delivered" else None,
                 )
             )
+
+
+def order_event(order: OrderRecord, change: Change, contact: Any) -> WebhookEvent:
+    """The notice of ``change`` for one contact of the order (the first reporter or a
+    citizen merged into it), with the sentence the citizen is told."""
+    return WebhookEvent(
+        event_id=uuid.uuid4().hex,
+        order_no=order.order_no,
+        acceptance_no=contact["acceptance_no"] or order.acceptance_no,
+        action=change.action.value,
+        action_label=change.label,
+        status=order.status.value,
+        status_label=order.status.label,
+        previous_status=change.from_status.value,
+        department=order.department,
+        deadline=order.deadline.due_at.isoformat() if order.deadline else None,
+        at=change.at.isoformat(),
+        channel=contact["channel"],
+        channel_user=contact["channel_user"],
+        conversation_id=contact["conversation_id"],
+        request_type=order.request.request_type,
+        rating=order.rating.value if order.rating else None,
+        confidential=order.request.confidential,
+        message=citizen_message(
+            change.action.value,
+            order.order_no,
+            order.status.value,
+            order.department,
+            order.deadline,
+            change.data,
+            order.reply,
+        ),
+    )

@@ -150,6 +150,7 @@ class OrderRecord:
     extension_requested: int = 0
     extension_reason: str = ""
     updated_at: datetime | None = None
+    late_delivery: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,10 +196,17 @@ class Lifecycle:
         request: CitizenRequest,
         accepted_at: datetime,
         now: datetime,
+        late_delivery: bool = False,
     ) -> tuple[OrderRecord, list[Change]]:
         """受理 (the clock runs from when the citizen was told: ``accepted_at``), and 派单 at
-        ``now`` when the assistant already knows the department."""
+        ``now`` when the assistant already knows the department.
+
+        A ``late_delivery`` (held up by a long outage) keeps the citizen's acceptance time
+        but runs its time limit from ``now``: the department could not act on it before,
+        and an order born overdue would be supervised before anyone had seen it.
+        """
         limit = self.rules.classify(request.department, request.urgent)
+        start = now if late_delivery else accepted_at
         order = OrderRecord(
             order_no=order_no,
             acceptance_no=acceptance_no,
@@ -206,10 +214,16 @@ class Lifecycle:
             status=Status.ACCEPTED,
             department="",
             accepted_at=accepted_at,
-            deadline=self.policy.deadline(accepted_at, limit),
+            deadline=self.policy.deadline(start, limit),
             updated_at=accepted_at,
+            late_delivery=late_delivery,
         )
-        changes = [Change(Action.ACCEPT, CITIZEN, accepted_at, Status.ACCEPTED, Status.ACCEPTED)]
+        note = "因系统中断逾期送达，办理时限自送达时起算" if late_delivery else ""
+        data: dict[str, object] = {"late_delivery": True} if late_delivery else {}
+        accept = Change(
+            Action.ACCEPT, CITIZEN, accepted_at, Status.ACCEPTED, Status.ACCEPTED, note, True, data
+        )
+        changes = [accept]
         if request.department:
             command = Command(Action.DISPATCH, department=request.department)
             changes.append(self.apply(order, SYSTEM, command, now))

@@ -4,6 +4,10 @@ Character bigrams suit Chinese text without a tokenizer: two reports of "XX小�
 路灯不亮" share most bigrams even when worded differently, while reports about another
 street or another problem share few. Both the place and the matter must match; the
 department, when both sides know it, must be the same.
+
+Bigrams cannot tell "经十路88号3号楼" from "经十路88号5号楼", so the address is also read
+into parts (road and house number, building, unit, room): a part both addresses name must
+be the same, while a part only one of them names does not count against a match.
 """
 
 from __future__ import annotations
@@ -19,6 +23,16 @@ _NOISE = re.compile(
     r"您好|你好|请问|麻烦|希望|尽快|处理|解决|反映|投诉|举报|市民|一下|谢谢"
 )
 _DIGITS = re.compile(r"\d+")
+# (part, pattern); the road's name is the group before its house number
+_PARTS = (
+    (
+        "road",
+        re.compile(r"([^\d\s,，、号]{1,12}?(?:大街|大道|路|街|巷|胡同))\s*(\d+)\s*号(?![楼院])"),
+    ),
+    ("building", re.compile(r"(\d+)\s*(?:号楼|号院|栋|幢|座)")),
+    ("unit", re.compile(r"(\d+)\s*单元")),
+    ("room", re.compile(r"(\d+)\s*(?:室|户|号房)")),
+)
 
 PLACE_THRESHOLD = 0.45
 MATTER_THRESHOLD = 0.25
@@ -61,10 +75,32 @@ def _overlap(left: frozenset[str], right: frozenset[str]) -> float:
     return len(left & right) / min(len(left), len(right))
 
 
-def _numbers_agree(left: str, right: str) -> bool:
-    """ "3号楼" and "5号楼" are different places even though the text is nearly identical."""
-    a, b = set(_DIGITS.findall(left)), set(_DIGITS.findall(right))
-    return not a or not b or bool(a & b)
+def _address_parts(address: str) -> tuple[dict[str, tuple[str, ...]], set[str]]:
+    """The named parts of an address, and the numbers that belong to none of them."""
+    parts: dict[str, tuple[str, ...]] = {}
+    rest = address
+    for name, pattern in _PARTS:
+        match = pattern.search(rest)
+        if match is not None:
+            parts[name] = match.groups()
+            rest = rest[: match.start()] + " " + rest[match.end() :]
+    return parts, set(_DIGITS.findall(rest))
+
+
+def _same_road(left: tuple[str, ...], right: tuple[str, ...]) -> bool:
+    """ "济南市经十路88号" and "经十路88号" name one road: one name ends the other."""
+    (road_a, number_a), (road_b, number_b) = left, right
+    return number_a == number_b and (road_a.endswith(road_b) or road_b.endswith(road_a))
+
+
+def _places_agree(left: str, right: str) -> bool:
+    """Different roads, house numbers, buildings, units or rooms are different places."""
+    (parts_a, rest_a), (parts_b, rest_b) = _address_parts(left), _address_parts(right)
+    for name in parts_a.keys() & parts_b.keys():
+        a, b = parts_a[name], parts_b[name]
+        if not (_same_road(a, b) if name == "road" else a == b):
+            return False
+    return not rest_a or not rest_b or bool(rest_a & rest_b)
 
 
 def compare(new: Matter, existing: Matter) -> Similarity:
@@ -72,7 +108,7 @@ def compare(new: Matter, existing: Matter) -> Similarity:
         return Similarity(0.0, 0.0)
     if not new.address.strip() or not existing.address.strip():
         return Similarity(0.0, 0.0)
-    if not _numbers_agree(new.address, existing.address):
+    if not _places_agree(new.address, existing.address):
         return Similarity(0.0, 0.0)
     place = _overlap(_bigrams(new.address), _bigrams(existing.address))
     matter = _overlap(_bigrams(new.content), _bigrams(existing.content))

@@ -6,7 +6,8 @@ outbox, over HTTP and into the dialogue without a second set of definitions.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -101,6 +102,32 @@ class Card(StrEnum):
         return {Card.NONE: "", Card.YELLOW: "黄牌预警", Card.RED: "红牌超期"}[self]
 
 
+class InvalidField(ValueError):
+    """A field that is missing or of the wrong type; ``field`` names it (``request.address``)
+    and ``message`` says what is wrong in Chinese, for a 422 the caller can act on."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def check_fields(
+    data: Mapping[str, Any], types: Mapping[str, tuple[type, ...]], prefix: str = ""
+) -> None:
+    """Raises :class:`InvalidField` for the first value in ``data`` whose type is not one of
+    ``types[name]`` (``bool`` is not taken for a number, nor a number for text)."""
+    wording = {str: "文本", bool: "true 或 false", type(None): "null", int: "整数"}
+    for name, allowed in types.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            label = f"{prefix}{name}"
+            expected = "或".join(wording[kind] for kind in allowed)
+            raise InvalidField(label, f"字段 {label} 的格式不正确，应为{expected}。")
+
+
 @dataclass(frozen=True)
 class CitizenRequest:
     """What the dialogue collected from the citizen, ready to become a work order."""
@@ -123,10 +150,31 @@ class CitizenRequest:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CitizenRequest:
-        known = {name for name in cls.__dataclass_fields__}
-        values = {key: value for key, value in data.items() if key in known}
+    def from_json(cls, data: Mapping[str, Any], prefix: str = "request.") -> CitizenRequest:
+        """Checks every field's type: an address sent as the number 12345 used to be stored
+        and then broke every 并单 search. Unknown keys are ignored."""
+        for name in _REQUIRED_REQUEST_FIELDS:
+            if name not in data:
+                raise InvalidField(f"{prefix}{name}", f"缺少字段 {prefix}{name}。")
+        check_fields(data, _REQUEST_FIELD_TYPES, prefix)
+        return cls(**{name: data[name] for name in _REQUEST_FIELD_TYPES if name in data})
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> CitizenRequest:
+        """Reads a stored request leniently: rows written before :meth:`from_json` checked
+        types (a number where text belongs) must not make every later read fail."""
+        values: dict[str, Any] = {}
+        for name, kinds in _REQUEST_FIELD_TYPES.items():
+            if name in data:
+                value = data[name]
+                values[name] = bool(value) if bool in kinds else "" if value is None else str(value)
         return cls(**values)
+
+
+_REQUEST_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    item.name: (bool,) if item.type == "bool" else (str,) for item in fields(CitizenRequest)
+}
+_REQUIRED_REQUEST_FIELDS = ("content", "phone")
 
 
 @dataclass(frozen=True)
@@ -221,6 +269,8 @@ class OrderView:
     address: str = ""
     reply: str = ""
     history: tuple[OrderEvent, ...] = field(default_factory=tuple)
+    # reached the work-order system more than a week after ``accepted_at`` (a long outage)
+    late_delivery: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -241,6 +291,7 @@ class OrderView:
             "address": self.address,
             "reply": self.reply,
             "history": [event.to_json() for event in self.history],
+            "late_delivery": self.late_delivery,
         }
 
     @classmethod
@@ -264,6 +315,25 @@ class OrderView:
             address=str(data.get("address", "")),
             reply=str(data.get("reply", "")),
             history=tuple(OrderEvent.from_json(item) for item in data.get("history", [])),
+            late_delivery=bool(data.get("late_delivery", False)),
+        )
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of the centre's (or a department's) order list, and how many there are."""
+
+    orders: tuple[OrderView, ...]
+    total: int
+    next_cursor: str | None  # None on the last page
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OrderPage:
+        cursor = data.get("next_cursor")
+        return cls(
+            orders=tuple(OrderView.from_json(item) for item in data.get("orders", [])),
+            total=int(data.get("total", 0)),
+            next_cursor=str(cursor) if cursor else None,
         )
 
 

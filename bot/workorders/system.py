@@ -18,12 +18,22 @@ from bot.workorders.models import CitizenRequest, ContactProof, MergeCandidate, 
 
 class WorkOrderSystem(Protocol):
     async def create(
-        self, request: CitizenRequest, idempotency_key: str, accepted_at: datetime
+        self,
+        request: CitizenRequest,
+        idempotency_key: str,
+        accepted_at: datetime,
+        acceptance_no: str = "",
     ) -> OrderView:
-        """Creates the order once per key: repeating a key returns the same order."""
+        """Creates the order once per key: repeating a key returns the same order.
+        ``acceptance_no`` is the number the citizen was given, recorded on the order; an
+        ``accepted_at`` more than a week old still creates it, flagged ``late_delivery``."""
 
     async def merge(
-        self, order_no: str, request: CitizenRequest, idempotency_key: str
+        self,
+        order_no: str,
+        request: CitizenRequest,
+        idempotency_key: str,
+        acceptance_no: str = "",
     ) -> OrderView:
         """并单: attaches another citizen's request (and contact) to an open order."""
 

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
+from bot.workorders.models import InvalidField, check_fields
+
 SIGNATURE_HEADER = "X-Workorder-Signature"
 EVENT_ID_HEADER = "X-Workorder-Event-Id"
 DEFAULT_TOLERANCE_S = 300
@@ -40,6 +42,16 @@ class WebhookSignatureError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class InvalidWebhookEvent(WebhookSignatureError):
+    """Authentic (the signature holds) but a field is missing or of the wrong type: the
+    sender has a bug to fix, which a 422 naming ``field`` tells it (a 401 would say forged)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"signed body is not a work-order event: {field}")
+        self.field = field
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -71,12 +83,25 @@ class WebhookEvent:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WebhookEvent:
+        """Checks that every field is present when required and of its declared type."""
         known = fields(cls)
-        required = (f.name for f in known if f.default is MISSING)
-        missing = [name for name in required if name not in data]
-        if missing:
-            raise ValueError(f"webhook event lacks {', '.join(missing)}")
+        for item in known:
+            if item.default is MISSING and item.name not in data:
+                raise InvalidWebhookEvent(item.name, f"缺少字段 {item.name}。")
+        try:
+            check_fields(data, _EVENT_FIELD_TYPES)
+        except InvalidField as exc:
+            raise InvalidWebhookEvent(exc.field, exc.message) from None
         return cls(**{f.name: data[f.name] for f in known if f.name in data})
+
+
+_EVENT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    item.name: tuple(
+        {"str": str, "bool": bool, "None": type(None)}[part.strip()]
+        for part in str(item.type).split("|")
+    )
+    for item in fields(WebhookEvent)
+}
 
 
 def _digest(secret: str, timestamp: int, body: bytes) -> str:
@@ -135,11 +160,11 @@ def verify_webhook(
     verify_signature(secrets, body, header, now, tolerance_s)
     try:
         data = json.loads(body)
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-        return WebhookEvent.from_json(data)
-    except ValueError as exc:
-        raise WebhookSignatureError(f"signed body is not a work-order event: {exc}") from exc
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise InvalidWebhookEvent("body", "请求体应为 JSON 对象。")
+    return WebhookEvent.from_json(data)
 
 
 def encode_event(event: WebhookEvent) -> bytes:

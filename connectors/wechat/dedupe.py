@@ -4,6 +4,10 @@ WeChat retries a message three times when it gets no answer in 5 seconds, and ma
 after a network failure even when the gateway did answer. A retried message must never
 produce a second answer or a second work order, so the first delivery claims its key
 durably (a database row, or a Redis key shared by all replicas) before anything is done.
+
+The same stores remember the nonces of signed callback URLs: in plain mode the signature
+does not cover the body, so a captured URL replayed with another body is refused by its
+reused timestamp and nonce.
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage import metadata
+from connectors.wechat.signature import MAX_CLOCK_SKEW_S
 
 # WeChat gives up after its third retry within a minute; a day is a generous memory.
 DEDUPE_TTL_S = 24 * 3600
+# A signed callback URL is accepted while its timestamp lies within the skew either side of
+# our clock; its nonce must be remembered for at least that window.
+NONCE_TTL_S = 2 * MAX_CLOCK_SKEW_S + 60
 
 dedupe_table = Table(
     "wechat_dedupe",
@@ -31,16 +39,21 @@ dedupe_table = Table(
 
 
 class SqlDeduplicator:
-    def __init__(self, engine: AsyncEngine, ttl_s: int = DEDUPE_TTL_S) -> None:
+    """Claims keys as rows; ``prefix`` keeps kinds of keys with their own TTL apart."""
+
+    def __init__(self, engine: AsyncEngine, ttl_s: int = DEDUPE_TTL_S, prefix: str = "") -> None:
         self.engine = engine
         self.ttl_s = ttl_s
+        self.prefix = prefix
         self._last_purge = 0.0
 
     async def first_time(self, key: str) -> bool:
         now = datetime.now(UTC)
         try:
             async with self.engine.begin() as conn:
-                await conn.execute(dedupe_table.insert().values(key=key, created_at=now))
+                await conn.execute(
+                    dedupe_table.insert().values(key=self.prefix + key, created_at=now)
+                )
         except IntegrityError:
             return False
         await self._purge(now)
@@ -53,7 +66,12 @@ class SqlDeduplicator:
         self._last_purge = time.monotonic()
         cutoff = now - timedelta(seconds=self.ttl_s)
         async with self.engine.begin() as conn:
-            await conn.execute(dedupe_table.delete().where(dedupe_table.c.created_at < cutoff))
+            await conn.execute(
+                dedupe_table.delete().where(
+                    dedupe_table.c.created_at < cutoff,
+                    dedupe_table.c.key.startswith(self.prefix, autoescape=True),
+                )
+            )
 
 
 class RedisDeduplicator:

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -24,7 +25,16 @@ from bot.workorders.errors import (
     WorkOrderTimeout,
     WorkOrderUnavailable,
 )
-from bot.workorders.models import CitizenRequest, ContactProof, MergeCandidate, OrderView, Rating
+from bot.workorders.models import (
+    Card,
+    CitizenRequest,
+    ContactProof,
+    MergeCandidate,
+    OrderPage,
+    OrderView,
+    Rating,
+    Status,
+)
 from bot.workorders.numbers import is_order_no
 from connectors.workorders.breaker import CircuitBreaker
 from connectors.workorders.errors import CircuitOpen, error_for_status
@@ -76,17 +86,34 @@ class HttpWorkOrderSystem:
     # -- the interface -------------------------------------------------------------------
 
     async def create(
-        self, request: CitizenRequest, idempotency_key: str, accepted_at: datetime
+        self,
+        request: CitizenRequest,
+        idempotency_key: str,
+        accepted_at: datetime,
+        acceptance_no: str = "",
     ) -> OrderView:
-        body = {"request": request.to_json(), "accepted_at": accepted_at.isoformat()}
+        body = {
+            "request": request.to_json(),
+            "accepted_at": accepted_at.isoformat(),
+            "acceptance_no": acceptance_no,
+        }
         data = await self._call("POST", "/orders", body, idempotency_key=idempotency_key)
         return OrderView.from_json(data)
 
     async def merge(
-        self, order_no: str, request: CitizenRequest, idempotency_key: str
+        self,
+        order_no: str,
+        request: CitizenRequest,
+        idempotency_key: str,
+        acceptance_no: str = "",
     ) -> OrderView:
         path = f"{self._order_path(order_no)}/merge"
-        data = await self._call("POST", path, {"request": request.to_json()}, idempotency_key)
+        body: dict[str, Any] = {"request": request.to_json()}
+        if acceptance_no != idempotency_key:
+            # an entry from before delivery keys is retried exactly as first sent (the
+            # key then is the acceptance number), so the platform still recognises it
+            body["acceptance_no"] = acceptance_no
+        data = await self._call("POST", path, body, idempotency_key)
         return OrderView.from_json(data)
 
     async def get(self, order_no: str, phone: str | None = None) -> OrderView:
@@ -103,6 +130,26 @@ class HttpWorkOrderSystem:
         body = {"request": request.to_json(), "limit": limit}
         data = await self._call("POST", "/orders/similar", body, safe=True)
         return [MergeCandidate.from_json(item) for item in data.get("candidates", [])]
+
+    async def list_orders(
+        self,
+        status: Status | None = None,
+        card: Card | None = None,
+        department: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> OrderPage:
+        """A page of the order list, for a client built with a centre or department token
+        (a department sees its own orders only); pass ``next_cursor`` for the next page."""
+        query = {
+            "status": status.value if status else "",
+            "card": card.value if card else "",
+            "department": department or "",
+            "cursor": cursor or "",
+            "limit": str(limit),
+        }
+        path = "/orders?" + urlencode({name: value for name, value in query.items() if value})
+        return OrderPage.from_json(await self._call("GET", path))
 
     async def supplement(
         self, order_no: str, phone: str, text: str, idempotency_key: str | None = None

@@ -211,3 +211,36 @@ async def test_asr_api_is_off_without_a_token(gateway: Harness) -> None:
         Authorization="Bearer anything",
     )
     assert status == 404 and body["error"] == "asr_disabled"
+
+
+def test_suggestions_are_the_relevant_ones_most_likely_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Search's confidences set here (the small index has no embedding model to give
+    them): below the threshold a hit the question does not name is dropped, the rest are
+    sorted by confidence, whatever order search returned them in."""
+    from dataclasses import replace
+
+    from bot.gateway.handoff.suggestions import suggestions_from
+    from tests.support.agent import POINTS, small_knowledge_base
+
+    kb = small_knowledge_base(POINTS)
+    search = kb.search
+    confidence = {"kp:gjj-withdraw": 0.45, "kp:noise-night": 0.9, "kp:streetlight": 0.1}
+
+    def scored(query: str, **options: Any) -> Any:
+        result = search(query, **options)
+        return replace(
+            result, hits=[replace(h, confidence=confidence[h.entry.id]) for h in result.hits]
+        )
+
+    monkeypatch.setattr(kb, "search", scored)
+    question = "作业证明和身份证，城市道路"  # words of all three, no keyword or title
+    assert {h.entry.id for h in search(question, top_k=9).hits} == set(confidence)
+    shown = suggestions_from(kb, question, 3, min_score=0.4)
+    assert [s.citation["title"] for s in shown if s.citation] == [
+        "夜间施工噪声投诉",
+        "住房公积金提取办理",
+    ]
+    named = suggestions_from(kb, "路灯坏了", 3, min_score=0.4)  # named: kept at 0.1
+    assert [s.citation["title"] for s in named if s.citation] == ["路灯不亮报修"]

@@ -10,25 +10,15 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from tests.agent.conftest import CHROMIUM
 from tests.support.agent import PASSWORD, Harness, order_in_service
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # The longest any wait may take before the test gives up: waits end as soon as the page
 # shows what is expected, so a loaded machine makes the suite slower, never red.
 TIMEOUT_MS = 60_000
@@ -37,26 +27,15 @@ expect.set_options(timeout=TIMEOUT_MS)
 pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
 
 
-@pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        await launched.close()
-
-
-@pytest.fixture
-async def contexts(browser: Browser) -> AsyncIterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        await context.close()
-
-
 async def open_page(
-    browser: Browser, contexts: list[BrowserContext], url: str, problems: list[str]
+    browser: Browser,
+    contexts: list[BrowserContext],
+    url: str,
+    problems: list[str],
+    **options: Any,
 ) -> Page:
-    context = await browser.new_context(locale="zh-CN")
+    """A page in its own context; ``options`` go to the context (viewport, time zone …)."""
+    context = await browser.new_context(locale="zh-CN", **options)
     contexts.append(context)
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)

@@ -320,7 +320,7 @@ async def test_outside_service_hours_the_citizen_is_told_when_humans_are_back(
     assert reply["status"] == "handoff_unavailable"
     [message] = reply["messages"]
     tomorrow = today + timedelta(days=1)
-    assert "现在不在在线人工服务时间" in message["text"]
+    assert "现在不是在线人工服务时间" in message["text"]
     assert f"下次人工服务时间为{tomorrow.month}月{tomorrow.day}日 00:00起" in message["text"]
     assert [b["payload"] for b in message["buttons"]] == [NOTE_PAYLOAD, WORK_ORDER_PAYLOAD]
     rows = await _rows(gateway, citizen.conversation_id)

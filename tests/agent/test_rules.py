@@ -11,7 +11,14 @@ import pytest
 from bot.clock import BEIJING
 from bot.conversation import BotMessage, TurnResult, Understanding
 from bot.handoff.config import HandoffConfig, HandoffConfigError
-from bot.handoff.draft import build_draft, citizen_statements, find_address, find_phone, summarise
+from bot.handoff.draft import (
+    build_draft,
+    citizen_statements,
+    find_address,
+    find_phone,
+    matter_title,
+    summarise,
+)
 from bot.handoff.feedback import Outcome, judge
 from bot.handoff.gate import is_fallback, wants_human
 from bot.handoff.states import TRANSITIONS, Event, InvalidTransition, State, transition
@@ -141,7 +148,7 @@ def test_statements_leave_out_commands_and_acknowledgements() -> None:
     assert statements == ["小区门口路灯坏了", "在泉城路附近，电话 138-0531-1234"]
     draft = build_draft(statements, None)
     assert draft.phone == "13805311234" and draft.address == "泉城路附近"
-    assert draft.content == "小区门口路灯坏了；在泉城路附近，电话 138-0531-1234"
+    assert draft.content == "市民反映：小区门口路灯坏了（地点：泉城路附近）。"
     assert draft.request_type == "" and draft.department == ""  # nothing is invented
     assert (
         summarise([], None, "市民要求转人工") == "市民尚未描述具体问题｜转人工原因：市民要求转人工"
@@ -155,11 +162,38 @@ def test_statements_leave_out_commands_and_acknowledgements() -> None:
         ("我住在历城区王舍人街道幸福花园5号楼2单元", "历城区王舍人街道幸福花园5号楼2单元"),
         ("我想投诉,历城区幸福花园5号楼旁边的路灯坏了", "历城区幸福花园5号楼"),
         ("位于经十路12345号的工地晚上施工", "经十路12345号"),
+        ("地址是历下区文化东路幸福小区3号楼2单元502", "历下区文化东路幸福小区3号楼2单元502"),
         ("公积金怎么提取", ""),
     ],
 )
 def test_addresses_are_taken_as_said(text: str, address: str) -> None:
     assert find_address(text) == address
+
+
+def test_a_draft_can_be_submitted_as_it_is() -> None:
+    """The matter once, in clauses, without greetings, acknowledgements or contact details;
+    the contact details and the full address in their own fields; a complaint is 投诉."""
+    statements = citizen_statements(
+        [
+            {"role": "citizen", "text": text}
+            for text in (
+                "你好",
+                "我要投诉，楼下烧烤店每天晚上油烟太大了",
+                "楼下烧烤店每天晚上油烟太大了，熏得没法开窗",
+                "地址是历下区文化东路幸福小区3号楼2单元502",
+                "好的",
+                "我的电话是13812345678，我姓王",
+            )
+        ]
+    )
+    draft = build_draft(statements, None)
+    assert draft.content == (
+        "市民反映：楼下烧烤店每天晚上油烟太大了，熏得没法开窗"
+        "（地点：历下区文化东路幸福小区3号楼2单元502）。"
+    )
+    assert (draft.phone, draft.name, draft.request_type) == ("13812345678", "王", "投诉")
+    assert draft.address == "历下区文化东路幸福小区3号楼2单元502"
+    assert matter_title(statements) == "楼下烧烤店每天晚上油烟太大了"
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
+from bot.accounts import Permission, Role
+from bot.gateway import keys
 from bot.gateway.pages import CONTENT_SECURITY_POLICY
-from tests.support.agent import Harness, HarnessFactory
+from tests.support.agent import PASSWORD, Harness, HarnessFactory
 
 CID = "0123456789abcdef0123456789abcdef"
 AGENT_API = [
@@ -69,11 +71,23 @@ async def test_the_page_redirects_anonymous_browsers_to_login(gateway: Harness) 
         assert response.headers["Location"].startswith("/login?next=/agent/")
 
 
-async def test_administrators_are_not_agents(gateway: Harness) -> None:
+async def test_administrators_are_not_agents_unless_granted(gateway: Harness) -> None:
+    """Administrators run the system, not the hotline (README, roles): they are told why
+    and how to get access, which a permission on their own account then gives them."""
     admin = await gateway.agent("admin1")
     for method, path in AGENT_API:
         status, body = await (admin.get(path) if method == "GET" else admin.post(path, {}))
         assert status == 403 and body["error"] == "forbidden", path
+        assert "开通“处理会话”权限" in body["message"], path
+    await gateway.app[keys.ACCOUNTS].users.create(
+        "admin2",
+        PASSWORD,
+        Role.ADMIN,
+        extra_permissions=frozenset({Permission.HANDLE_CONVERSATIONS}),
+    )
+    granted = await gateway.agent("admin2")
+    assert (await granted.get("/api/v1/agent/state"))[0] == 200
+    await granted.on_duty()
 
 
 async def test_posts_without_the_csrf_token_are_refused(gateway: Harness) -> None:

@@ -30,6 +30,8 @@ from tests.dialogue.test_workorder_actions import (
 )
 
 MANHOLE = "我来反映个事，历下区泉城路123号附近人行道上的井盖丢了好几天，晚上很危险"
+# Two units are plausible here (消防救援支队, 供电公司): the citizen may pick the second.
+CHARGING = "我要投诉，历下区泉城路123号附近的电动车充电桩私拉电线"
 
 
 async def choose(conv: Conversation, domain: dict[str, Any], text: str) -> str:
@@ -52,7 +54,7 @@ async def test_the_citizen_changes_type_and_unit_at_the_summary(
     desks: DeskHolder, domain: dict[str, Any]
 ) -> None:
     conv = Conversation("web-choose")
-    await read_back(conv, domain)
+    await read_back(conv, domain, CHARGING)
     assert "诉求类型：投诉" in conv.text()
     predicted = conv.slots["request_routing"]
     assert len(predicted["units"]) >= 2

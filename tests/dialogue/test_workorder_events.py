@@ -97,6 +97,7 @@ async def test_a_status_change_reaches_the_open_web_chat_and_the_transcript(
     cid = f"web-{uuid.uuid4().hex[:8]}"
     ws = await client.ws_connect(f"/ws?conversation_id={cid}")
     assert json.loads((await ws.receive()).data)["type"] == "session"
+    assert json.loads((await ws.receive()).data)["type"] == "history"
     status, body = await post(client, event(cid))
     assert status == 200 and body["status"] in {"published", "delivered"}
     frame = json.loads((await ws.receive(timeout=5)).data)
@@ -252,3 +253,17 @@ async def test_a_wechat_citizen_gets_a_customer_service_message(
         assert rows[0]["channel"] == "wechat" and rows[0]["data"]["delivered"] is True
     finally:
         await server.close()
+
+
+async def test_an_authentic_delivery_with_a_wrongly_typed_field_is_refused_naming_it(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    cid = f"web-{uuid.uuid4().hex[:8]}"
+    body = json.dumps({**event(cid).to_json(), "order_no": 42}).encode()
+    headers = {SIGNATURE_HEADER: sign(SECRET, body), "Content-Type": "application/json"}
+    response = await client.post(WEBHOOK_PATH, data=body, headers=headers)
+    answer = await response.json()
+    assert response.status == 422, answer
+    assert answer["error"] == "invalid_field" and answer["field"] == "order_no"
+    assert "order_no" in answer["message"]
+    assert await bot_rows(client, cid) == []

@@ -20,6 +20,8 @@ class WebChat:
         ws = await session.ws_connect(f"{gateway_url}/ws?conversation_id={conversation_id}")
         hello = json.loads(await ws.receive_str(timeout=10))
         assert hello["type"] == "session"
+        history = json.loads(await ws.receive_str(timeout=10))
+        assert history["type"] == "history"
         return cls(ws, hello["conversation_id"])
 
     async def say(self, text: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ def stack_settings(var_dir: Path, **overrides: object) -> Settings:
         "database_url": None,
         "redis_url": None,
         "kb_preload": True,
+        "rate_limit_address_messages": 1_000_000,  # every simulated citizen is on 127.0.0.1
     }
     return local_stack_settings(Settings.from_env(), var_dir, **{**defaults, **overrides})
 

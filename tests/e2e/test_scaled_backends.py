@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 
 import aiohttp
@@ -11,7 +12,11 @@ import psycopg2
 import pytest
 from redis.asyncio import Redis
 
-from bot.launcher import Stack
+from bot.bench.common import free_port
+from bot.launcher import ManagedProcess, Stack
+from bot.rasa_runtime import ensure_model, rasa_environment, rasa_server_command, write_endpoints
+from bot.settings import Settings
+from connectors.rasa import WEBHOOK_PATH
 from tests.e2e.chat import WebChat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
@@ -74,3 +79,72 @@ async def test_turns_are_stored_in_postgresql_under_a_redis_lock(scaled_stack: S
     # The actions run and the responses they uttered, so the console counts a fallback
     # only when the default reply was really given.
     assert citizen_turns[0][2]["nlu"]["actions"] == ["action_small_talk", "utter_greet"]
+
+
+async def _start_second_rasa(settings: Settings) -> ManagedProcess:
+    """Another Rasa replica on the same tracker store and lock store as the stack's own."""
+    port = free_port()
+    replica_settings = settings.with_overrides(rasa_port=port, rasa_url=f"http://127.0.0.1:{port}")
+    replica = ManagedProcess(
+        "rasa-2",
+        rasa_server_command(
+            replica_settings, ensure_model(replica_settings), write_endpoints(replica_settings)
+        ),
+        f"{replica_settings.rasa_url}/status?token={settings.rasa_token}",
+        rasa_environment(replica_settings),
+        settings.var_dir / "logs" / "rasa-2.log",
+    )
+    replica.start()
+    while not replica.is_ready():
+        assert replica.exited() is None, f"the second replica stopped; see {replica.log_path}"
+        await asyncio.sleep(0.5)
+    return replica
+
+
+async def test_two_rasa_replicas_take_turns_in_one_conversation(scaled_stack: Stack) -> None:
+    """Both replicas get a message of the same conversation at once, round after round:
+    every turn is stored once, and each turn's actions finish before the next turn starts
+    (the SQL tracker store appends by counting stored events, so an overlap loses a turn)."""
+    settings = scaled_stack.settings
+    replica = await _start_second_rasa(settings)
+    conversation_id = f"race-{uuid.uuid4().hex[:8]}"
+    urls = [settings.rasa_url, replica_url := replica.ready_url.split("/status")[0]]
+    assert replica_url != settings.rasa_url
+    headers = {"Authorization": f"Bearer {settings.rasa_token}"}
+    rounds = 6
+    try:
+        async with aiohttp.ClientSession(headers=headers) as session:
+
+            async def say(url: str, text: str) -> None:
+                body = {"sender": conversation_id, "message": text}
+                async with session.post(f"{url}{WEBHOOK_PATH}", json=body) as response:
+                    assert response.status == 200
+
+            for turn in range(rounds):
+                await asyncio.gather(
+                    say(urls[0], f"你好，第{turn}次"), say(urls[1], f"谢谢，第{turn}次")
+                )
+    finally:
+        replica.stop()
+
+    with psycopg2.connect(settings.database_url) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT type_name, action_name, data FROM events WHERE sender_id = %s ORDER BY id",
+            (conversation_id,),
+        )
+        events = cursor.fetchall()
+    texts = [json.loads(data)["text"] for kind, _, data in events if kind == "user"]
+    assert sorted(texts) == sorted(
+        [f"你好，第{turn}次" for turn in range(rounds)]
+        + [f"谢谢，第{turn}次" for turn in range(rounds)]
+    )
+    # Each user turn is followed by its own actions, ending with action_listen, before the
+    # next user turn: (user, action…, action_listen)*.
+    listening = True
+    for kind, action, _ in events:
+        if kind == "user":
+            assert listening, "a turn started while the previous one was still running"
+            listening = False
+        elif kind == "action" and action == "action_listen":
+            listening = True
+    assert listening

@@ -64,10 +64,12 @@ async def test_a_standard_question_is_answered_with_its_citation() -> None:
         )
     )
     text = message["text"]
-    assert text.startswith("《政府热线服务规范》（GB/T 33358-2016）是国家标准，当前状态：现行。")
+    assert text.startswith(
+        "据知识库记载，《政府热线服务规范》（GB/T 33358-2016）是国家标准，当前状态：现行。"
+    )
     assert (
-        "（依据：GB/T 33358-2016《政府热线服务规范》，现行；来源：全国标准信息公共服务平台公开信息）"
-        in text
+        "（依据：GB/T 33358-2016《政府热线服务规范》，现行，状态日期2017年7月1日；"
+        "来源：全国标准信息公共服务平台公开信息）" in text
     )
     assert len(message["buttons"]) <= 2
     for button in message["buttons"]:
@@ -78,7 +80,7 @@ async def test_a_standard_question_is_answered_with_its_citation() -> None:
 
 async def test_a_consultation_gets_the_knowledge_point_and_its_source() -> None:
     message = await _run(_tracker("身份证丢了能在外地补办吗", "consult"))
-    assert message["text"].startswith("关于“身份证丢了怎么补办，在外地可以办吗”：")
+    assert message["text"].startswith("据知识库记载，关于“身份证丢了怎么补办，在外地可以办吗”：")
     assert "（来源：" in message["text"]
 
 
@@ -90,7 +92,7 @@ async def test_an_obsolete_version_is_corrected() -> None:
             [{"entity": "standard_number", "value": "GB 5749-2006"}],
         )
     )
-    assert message["text"].startswith("您提到的 GB 5749-2006")
+    assert message["text"].startswith("据知识库记载，您提到的 GB 5749-2006")
     assert "GB 5749-2022《生活饮用水卫生标准》（现行）" in message["text"]
 
 
@@ -110,7 +112,9 @@ async def test_an_alternative_button_answers_that_entry() -> None:
             [{"entity": "knowledge_id", "value": "kp-0054"}],
         )
     )
-    assert message["text"].startswith("关于“家里暖气不热怎么办，室温达到多少算合格”：")
+    assert message["text"].startswith(
+        "据知识库记载，关于“家里暖气不热怎么办，室温达到多少算合格”："
+    )
     standard = await _run(
         _tracker(
             '/ask_standard{"standard_number":"GB 5749-2022"}',
@@ -118,7 +122,7 @@ async def test_an_alternative_button_answers_that_entry() -> None:
             [{"entity": "standard_number", "value": "GB 5749-2022"}],
         )
     )
-    assert standard["text"].startswith("《生活饮用水卫生标准》（GB 5749-2022）")
+    assert standard["text"].startswith("据知识库记载，《生活饮用水卫生标准》（GB 5749-2022）")
 
 
 async def test_a_question_without_a_topic_gets_asked_for_one() -> None:

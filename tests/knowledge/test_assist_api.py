@@ -51,7 +51,7 @@ async def test_suggestions_carry_answers_citations_scores_and_marked_snippets(
     assert len(body["suggestions"]) == 3
     first = body["suggestions"][0]
     assert first["rank"] == 1 and first["citation"]["entry_id"] == "kp-0033"
-    assert first["answer"].startswith("关于“申请住房公积金贷款需要满足什么条件”：")
+    assert first["answer"].startswith("据知识库记载，关于“申请住房公积金贷款需要满足什么条件”：")
     assert 0 < first["confidence"] <= 1 and {"dense", "bm25", "fused"} <= set(first["scores"])
     assert "<mark>" in first["snippet_html"]
     assert first["citation"]["highlights"]

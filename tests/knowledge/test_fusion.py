@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
+import pytest
 from numpy.typing import NDArray
 
-from bot.knowledge.engine import KnowledgeBase
+from bot.knowledge.engine import KnowledgeBase, names_title
 from bot.knowledge.index import Mode
 from bot.knowledge.models import KnowledgePoint
 from bot.knowledge.passages import passages_of
@@ -87,3 +88,53 @@ def test_words_that_match_fully_add_to_the_dense_score() -> None:
     assert kb.entries[top.entry].id == "noise"
     assert top.coverage == 1.0
     assert top.fused > ranked[1].fused
+
+
+def test_confidence_never_rises_down_the_ranking_in_any_mode() -> None:
+    # In BM25 mode "电话电话" puts the water entry first, yet the heating entry below it has
+    # the better hybrid evidence: it must still not look surer than the hit ranked above it.
+    kb = _kb()
+    assert [h.entry.id for h in kb.search("室温电话电话", mode=Mode.BM25).hits] == ["water", "heat"]
+    for mode in Mode:
+        hits = kb.search("室温电话电话", mode=mode).hits
+        confidences = [h.confidence for h in hits]
+        assert confidences == sorted(confidences, reverse=True), (mode, confidences)
+
+
+def test_confidence_does_not_depend_on_the_next_hit() -> None:
+    # A second entry just as good as the first must not make the first look unsure (the
+    # margin-based confidence gave the first 0.92 and the second 1.00).
+    kb = _kb()
+    alone = kb.search("邻居噪音太吵", mode=Mode.HYBRID).hits[0]
+    twin = KnowledgePoint("noise-2", "邻居噪音", "先协商，再向物业或派出所反映噪音。")
+    embedder = TopicEmbedder()
+    points = [*POINTS, twin]
+    passages = [p for point in points for p in passages_of(point)]
+    vectors = embedder.encode_passages([p.text for p in passages])
+    crowded = KnowledgeBase.from_rows(points, passages, vectors, embedder)
+    hits = crowded.search("邻居噪音太吵", mode=Mode.HYBRID).hits
+    assert {h.entry.id for h in hits[:2]} == {"noise", "noise-2"}
+    assert hits[0].confidence >= hits[1].confidence
+    assert hits[0].confidence >= alone.confidence - 0.05
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "named"),
+    [
+        ("电动自行车的安全技术规范国家标准是哪个", "电动自行车安全技术规范", True),
+        ("《生活饮用水卫生标准》", "生活饮用水卫生标准", True),
+        ("我家楼下停水三天了物业也不管到底找谁", "停水", False),
+        ("电动自行车充电的安全技术规范有哪些要求和处罚", "安全技术规范", False),
+    ],
+)
+def test_a_question_names_a_title_only_when_the_title_is_most_of_it(
+    query: str, title: str, named: bool
+) -> None:
+    assert names_title(query, title) is named
+
+
+def test_a_hit_whose_title_the_question_names_is_exact_and_first() -> None:
+    kb = _kb()
+    hits = kb.search("突然停水了", mode=Mode.HYBRID).hits
+    assert hits[0].entry.id == "water" and hits[0].exact and hits[0].confidence == 1.0
+    assert all(not h.exact for h in hits[1:])

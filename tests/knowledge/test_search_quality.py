@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.gateway.handoff.suggestions import suggestions_from
 from bot.knowledge.answer import answer_question
 from bot.knowledge.embedder import SentenceTransformerEmbedder
 from bot.knowledge.engine import Filters, KnowledgeBase
@@ -16,6 +17,7 @@ from bot.knowledge.index import Mode
 from bot.knowledge.models import Kind, Standard
 from bot.knowledge.store import KnowledgeStore
 from bot.knowledge.text import mark
+from bot.settings import Settings
 
 QUESTIONS = [
     json.loads(line)
@@ -93,7 +95,7 @@ def test_a_confident_answer_cites_its_source_and_offers_alternatives(
     answer = answer_question(seeded_kb, "身份证丢了能在外地补办吗")
     assert answer.confident and answer.citation is not None
     assert answer.citation.entry_id == "kp-0042"
-    assert answer.text.startswith("关于“身份证丢了怎么补办，在外地可以办吗”：")
+    assert answer.text.startswith("据知识库记载，关于“身份证丢了怎么补办，在外地可以办吗”：")
     assert "（来源：" in answer.text
     assert len(answer.alternatives) <= 2
 
@@ -177,3 +179,38 @@ def test_ann_index_gives_the_same_answers_and_is_loaded_from_disk(
 @pytest.mark.parametrize("mode", [Mode.BM25, Mode.DENSE])
 def test_single_modes_still_answer(seeded_kb: KnowledgeBase, mode: Mode) -> None:
     assert _top_ids(seeded_kb, "社保卡丢了怎么补办", mode, 3)[0] == "kp-0026"
+
+
+def test_a_question_naming_a_standard_by_its_title_is_answered(seeded_kb: KnowledgeBase) -> None:
+    answer = answer_question(seeded_kb, "电动自行车的安全技术规范国家标准是哪个")
+    assert answer.confident and answer.citation is not None
+    assert answer.citation.entry_id == "std:GB 17761-2024"
+
+
+@pytest.mark.parametrize(
+    ("query", "good"),
+    [
+        ("拖欠工资", {"kp-0077", "kp-0079", "kp-0082", "kp-0083"}),
+        ("烧烤油烟扰民", {"kp-0149", "kp-0150"}),
+    ],
+)
+def test_agent_queries_get_the_good_entries_first_with_falling_confidence(
+    seeded_kb: KnowledgeBase, query: str, good: set[str]
+) -> None:
+    suggestions = suggestions_from(seeded_kb, query, 3, Settings().assist_min_score)
+    cited = [s.citation["entry_id"] for s in suggestions if s.citation]
+    assert cited[0] in good and len(good & set(cited)) >= 2, cited
+    scores = [s.score for s in suggestions]
+    assert scores == sorted(scores, reverse=True)
+    # Confident or not, what the citizen is given first is a good entry: the answer itself,
+    # or the first "您是不是想问" button.
+    answer = answer_question(seeded_kb, query)
+    offered = answer.citation or answer.alternatives[0].citation
+    assert offered is not None and offered.entry_id in good
+
+
+def test_confidence_never_rises_down_the_ranking(seeded_kb: KnowledgeBase) -> None:
+    for q in QUESTIONS:
+        for mode in Mode:
+            confidences = [h.confidence for h in seeded_kb.search(q["question"], mode=mode).hits]
+            assert confidences == sorted(confidences, reverse=True), (q["question"], mode)

@@ -113,7 +113,7 @@ def test_citing_an_obsolete_edition_names_the_standard_in_force(kb: KnowledgeBas
     answer = answer_question(kb, "GB 17761-1999还能用吗？", today=TODAY)
     assert answer.confident
     assert answer.text.startswith(
-        "您提到的 GB 17761-1999已于2019年4月15日废止，不再是现行有效的标准"
+        "据知识库记载，您提到的 GB 17761-1999已于2019年4月15日废止，不再是现行有效的标准"
     )
     # The chain 1999 → 2018 → 2024 is followed to the edition in force; 2018 is not offered.
     assert "现行有效的替代标准是GB 17761-2024《电动自行车安全技术规范》（现行）" in answer.text
@@ -125,7 +125,7 @@ def test_citing_an_obsolete_edition_names_the_standard_in_force(kb: KnowledgeBas
 def test_a_number_without_year_answers_with_the_edition_in_force(kb: KnowledgeBase) -> None:
     answer = answer_question(kb, "电动自行车国标17761是什么", today=TODAY)
     assert answer.text.startswith(
-        "《电动自行车安全技术规范》（GB 17761-2024）是国家标准，当前状态：现行。"
+        "据知识库记载，《电动自行车安全技术规范》（GB 17761-2024）是国家标准，当前状态：现行。"
     )
     assert answer.citation is not None and answer.citation.number == "GB 17761-2024"
     assert "最高设计车速为25公里/小时" in answer.text

@@ -1,12 +1,16 @@
-"""A gateway with console users, in-process, with Rasa pointed at a closed port."""
+"""A gateway with console users, in-process, with Rasa pointed at a closed port; and for
+the browser tests, Debian's chromium (headless) and a page to drive in it."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
+from playwright.async_api import Browser, Page, async_playwright
 
 from bot.gateway.app import create_app
 from bot.settings import Settings
-from tests.support.console import Console, closed_port, seed_users
+from tests.support.console import CHROMIUM, Console, closed_port, seed_users
 
 
 @pytest.fixture
@@ -27,3 +31,32 @@ async def console(aiohttp_client, console_settings: Settings) -> Console:  # typ
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """scrypt at N=2**10 instead of 2**15: same code path, a few ms per hash instead of 150."""
     monkeypatch.setattr("bot.accounts.passwords._N", 2**10)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(accept_downloads=True, locale="zh-CN")
+    opened = await context.new_page()
+    # A cap, not a pace: actions end as soon as the page is ready, so load only slows them.
+    opened.set_default_timeout(60_000)
+    yield opened
+    await context.close()

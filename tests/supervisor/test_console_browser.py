@@ -11,21 +11,18 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Page
 
 from bot.accounts import Permission, Role
 from bot.gateway import keys
-from bot.gateway.app import create_app
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT
+from tests.support.console import CHROMIUM, Server, login_in_browser, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 PASSWORD = "browser-pass-42"
 PHONE = "13812345678"
@@ -33,18 +30,6 @@ ID_NUMBER = "370102199003071238"
 SECRETS = (PHONE, ID_NUMBER, "12345号", "501室")
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-    app: web.Application
 
 
 async def _seed(app: web.Application) -> None:
@@ -90,58 +75,13 @@ async def _seed(app: web.Application) -> None:
 
 @pytest.fixture(scope="module")
 async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
-    settings = Settings().with_overrides(
-        var_dir=tmp_path_factory.mktemp("console-browser"),
-        rasa_url=f"http://127.0.0.1:{_free_port()}",
-        rasa_token="browser-test",
-    )
-    app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = _free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    await _seed(app)
-    yield Server(f"http://127.0.0.1:{port}", app)
-    await runner.cleanup()
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield launched
-        await launched.close()
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(accept_downloads=True, locale="zh-CN")
-    opened = await context.new_page()
-    # A cap, not a pace: actions end as soon as the page is ready, so load only slows them.
-    opened.set_default_timeout(60_000)
-    yield opened
-    await context.close()
+    async with serving(tmp_path_factory.mktemp("console-browser")) as started:
+        await _seed(started.app)
+        yield started
 
 
 async def _login(page: Page, server: Server, username: str, start: str) -> None:
-    await page.goto(server.url + start)
-    assert "/login" in page.url
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(server.url + start)
+    await login_in_browser(page, server.url, username, PASSWORD, start)
 
 
 async def _assert_no_personal_data(page: Page) -> None:
@@ -168,7 +108,7 @@ async def test_review_correct_export_and_rasa_validates(
     await page.wait_for_url("**/console/conversations/*")
     turn = page.locator("li.turn.citizen").first
     assert "138****5678" in await turn.inner_text()
-    assert "未能识别（nlu_fallback）" in await turn.locator(".intent").inner_text()
+    assert await turn.locator(".intent").inner_text() == "未能识别"
     await _assert_no_personal_data(page)
 
     await turn.locator("details.correct-intent > summary").click()
@@ -182,7 +122,7 @@ async def test_review_correct_export_and_rasa_validates(
     await form.locator("button[type=submit]").click()
     await page.wait_for_load_state()
     corrected = page.locator("li.turn.citizen .correction").first
-    assert "投诉（complain）" in await corrected.inner_text()
+    assert "已修正为：投诉" in await corrected.inner_text()
     await _assert_no_personal_data(page)
 
     await page.click("text=意图修正")

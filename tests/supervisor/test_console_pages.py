@@ -185,7 +185,12 @@ async def test_correction_and_yaml_export(seeded: tuple[Console, dict[str, int]]
     )
     assert wrong.status == 400 and "不在 domain.yml" in await wrong.text()
     listing = await _page(console.client, "/console/corrections")
-    assert "投诉（complain）" in listing and PHONE not in listing and "1 条尚未导出" in listing
+    assert (
+        "<td>投诉</td>" in listing
+        and "complain" not in listing
+        and PHONE not in listing
+        and "1 条尚未导出" in listing
+    )
     exported = await console.client.get("/console/corrections.yml")
     assert exported.headers["Content-Disposition"].startswith("attachment;")
     body = await exported.text()
@@ -243,7 +248,7 @@ async def test_metrics_page_without_and_with_work_orders(
     await console.login("super1")
     html = await _page(console.client, "/console/metrics")
     assert "会话总数" in html and "<svg" in html and "暂无数据（尚未连接工单系统" in html
-    assert "未能识别（nlu_fallback）" in html  # top intents
+    assert "未能识别" in html and "nlu_fallback" not in html  # top intents, in Chinese
     assert "138****5678" in html and PHONE not in html  # unanswered question, masked
     assert "33.3%" in html  # 1 of 3 conversations handed off / fallback
     await _receive_work_order_events(console.client, console_settings.workorder_webhook_secret)
@@ -344,6 +349,27 @@ async def test_deleting_a_citizens_data(seeded: tuple[Console, dict[str, int]]) 
     assert "citizen.delete" in audit_page and PHONE not in audit_page
 
 
+async def test_citizen_search_is_audited_masked_and_the_official_record_is_explained(
+    seeded: tuple[Console, dict[str, int]],
+) -> None:
+    console, _ = seeded
+    csrf = await console.login("admin1")
+    page = await _page(console.client, "/console/privacy")
+    assert "正式记录" in page and "工单平台" in page
+    mistyped_id = ID_NUMBER[:-1] + "9"  # wrong check digit: still the citizen's number
+    for identifier, expected in (
+        ("web-lamp", "找到 1 个"),
+        (mistyped_id, "没有找到"),
+        ("138-1234-5678", "找到 1 个"),
+    ):
+        found = await console.client.post(
+            "/console/privacy/search", data={"_csrf": csrf, "identifier": identifier}
+        )
+        assert expected in await found.text(), identifier
+    targets = [target for _, target, _ in await _audit(console.client, "citizen.search")]
+    assert targets == ["138****5678", "370102********1239", "we****mp"]
+
+
 async def test_retention_can_be_run_from_the_console(
     seeded: tuple[Console, dict[str, int]],
 ) -> None:
@@ -400,7 +426,7 @@ async def test_corrections_and_audit_log_as_csv(seeded: tuple[Console, dict[str,
     corrections = await (await console.client.get("/console/corrections.csv")).text()
     lines = corrections.lstrip("\ufeff").splitlines()
     assert lines[0].startswith("消息编号,会话序号,消息") and len(lines) == 2
-    assert "complain" in lines[1] and PHONE not in corrections and "138****5678" in lines[1]
+    assert ",投诉," in lines[1] and PHONE not in corrections and "138****5678" in lines[1]
     audit_log = await (await console.client.get("/console/audit.csv")).text()
     assert "review.correct" in audit_log and "export.corrections_csv" in audit_log
     assert '""intent"": ""complain""' in audit_log  # detail kept as JSON

@@ -35,7 +35,8 @@ async def test_type_and_unit_corrections_become_training_rows(
     assert refused.status == 403
     saved = await console.client.post(url, data={**form, "_csrf": csrf}, allow_redirects=False)
     assert saved.status == 303
-    assert saved.headers["Location"] == f"/console/conversations/{seq}#turn-{ids['lamp']}"
+    lamp = ids["lamp"]
+    assert saved.headers["Location"] == f"/console/conversations/{seq}?saved={lamp}#turn-{lamp}"
 
     page = await (await console.client.get(f"/console/conversations/{seq}", headers=HTML)).text()
     assert "类型和承办单位已修正为：<strong>投诉 · 城管局" in page

@@ -6,6 +6,7 @@ as its observer, exactly as in production.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,7 +25,7 @@ from bot.console.queries import (
 )
 from bot.console.retention import Retention, TrackerPurge
 from bot.console.review import EntityInput, Review, ReviewError, project_vocabulary
-from bot.console.tables import conversation_table
+from bot.console.tables import conversation_table, unanswered_table
 from bot.conversation.transcript import TranscriptStore, transcript_table
 from bot.settings import Settings
 from bot.storage import create_engine, create_tables, open_engine
@@ -422,3 +423,94 @@ def test_chart_axes_use_round_numbers() -> None:
     bars = bar_chart([("投诉（complain）", 10.0), ("一个非常非常长的意图名字超过十四个字", 5.0)])
     assert bars.bars[0].width == 2 * bars.bars[1].width
     assert bars.bars[1].label.endswith("…") and "超过十四个字" in bars.bars[1].title
+
+
+async def test_citizen_search_finds_a_mobile_number_however_it_was_written(world: World) -> None:
+    await world.turn("dashed", "我的电话是139-1234-5678")
+    await world.turn("spaced", "电话 139 1234 5678，路灯坏了")
+    await world.turn("plain", "13912345678，还是路灯")
+    await world.turn("prefixed", "+86 139 1234 5678")
+    await world.turn("neighbour", "我的电话是13912345679")
+    retention = Retention(world.engine, world.index.search)
+    for query in ("13912345678", "139-1234-5678", "139 1234 5678", "+86 139 1234 5678"):
+        found = sorted(m.conversation_id for m in await retention.find_citizen(query))
+        assert found == ["dashed", "plain", "prefixed", "spaced"], query
+
+
+async def test_a_deleted_conversations_number_is_never_given_again(world: World) -> None:
+    await world.turn("first", "路灯坏了")
+    await world.turn("newest", "噪音扰民")
+    retention = Retention(world.engine, world.index.search)
+    [newest] = await retention.find_citizen("newest")
+    await retention.delete_conversations([newest.seq])
+    await world.turn("after", "又有一个问题")
+    [after] = await retention.find_citizen("after")
+    assert after.seq > newest.seq
+
+
+async def test_an_older_sqlite_file_stops_reusing_numbers(settings: Settings) -> None:
+    """Files made before AUTOINCREMENT are rebuilt once when the console starts."""
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateTable
+
+    old_ddl = str(CreateTable(conversation_table).compile(dialect=sqlite.dialect()))
+    settings.var_dir.mkdir(parents=True)
+    with sqlite3.connect(settings.var_dir / "hotline.db") as db:
+        db.execute(old_ddl.replace("AUTOINCREMENT", ""))
+    db.close()
+    engine = create_engine(settings)
+    try:
+        await create_tables(engine)
+        index = ConversationIndex(engine)
+        await index.setup()
+        store = TranscriptStore(engine)
+        store.observers.append(index)
+        await store.append("kept", "webchat", "citizen", "路灯坏了")
+        await store.append("newest", "webchat", "citizen", "噪音扰民")
+        retention = Retention(engine, index.search)
+        [newest] = await retention.find_citizen("newest")
+        await retention.delete_conversations([newest.seq])
+        await index.setup()  # the next start: nothing left to upgrade
+        await store.append("after", "webchat", "citizen", "又有一个问题")
+        [after] = await retention.find_citizen("after")
+        assert after.seq > newest.seq
+        assert [m.conversation_id for m in await retention.find_citizen("kept")] == ["kept"]
+    finally:
+        await engine.dispose()
+
+
+async def test_anonymising_masks_the_unanswered_log(world: World) -> None:
+    await world.turn(
+        "old", "电话13812345678怎么办", intent="nlu_fallback", actions=("utter_default",)
+    )
+    await _age(world, "old", 400)
+    await Retention(world.engine, world.index.search).run(365, "anonymise")
+    async with world.engine.connect() as conn:
+        rows = (
+            await conn.execute(select(unanswered_table.c.text, unanswered_table.c.normalized))
+        ).all()
+    assert [tuple(row) for row in rows] == [("电话138****5678怎么办", "电话1385678怎么办")]
+
+
+@pytest.mark.parametrize("mode", ["delete", "anonymise"])
+async def test_erased_words_are_gone_from_the_database_file(
+    world: World, settings: Settings, mode: str
+) -> None:
+    """FTS5 keeps deleted terms in its segments, SQLite keeps deleted rows in free space:
+    neither may still hold a number the citizen asked to erase."""
+    if world.engine.dialect.name != "sqlite":
+        pytest.skip("a PostgreSQL server's files are not ours to read")
+    for n in range(30):
+        await world.turn(f"c{n}", f"第{n}个问题，路灯坏了")
+    await world.turn("citizen", "身份证370102199003071238，电话13812345678")
+    await world.turn("citizen", "还有一件事")
+    retention = Retention(world.engine, world.index.search)
+    if mode == "delete":
+        [match] = await retention.find_citizen("13812345678")
+        await retention.delete_conversations([match.seq])
+    else:
+        await _age(world, "citizen", 400)
+        assert (await retention.run(365, "anonymise")).conversations == 1
+    for path in settings.var_dir.iterdir():
+        data = path.read_bytes()
+        assert b"370102199003071238" not in data and b"13812345678" not in data, path.name

@@ -12,6 +12,7 @@ from bot.privacy import (
     contains_personal_data,
     find_personal_data,
     luhn_valid,
+    mask_identifier,
     mask_personal_data,
     mask_value,
     valid_id_number,
@@ -40,10 +41,29 @@ def test_id_numbers_need_a_valid_date_and_check_character() -> None:
     assert good not in masked and f"{good[:6]}********{good[-4:]}" in masked
 
 
-def test_an_eighteen_digit_number_failing_both_checks_is_left_alone() -> None:
+def test_an_id_number_with_a_wrong_check_digit_is_still_masked() -> None:
     number = "370102199003071235"
     assert not valid_id_number(number) and not luhn_valid(number)
+    assert mask_personal_data(f"身份证{number}") == "身份证370102********1235"
+
+
+def test_an_eighteen_digit_number_without_a_birth_date_is_left_alone() -> None:
+    number = "370102199013071235"  # month 13
+    assert not luhn_valid(number)
     assert mask_personal_data(f"编号{number}") == f"编号{number}"
+
+
+@pytest.mark.parametrize(
+    ("term", "kept"),
+    [
+        ("139-1234-5678", "139****5678"),
+        ("370102199003071235", "370102********1235"),
+        ("wx:oAbCdEfGh123456789", "wx:o*************6789"),
+        ("abc", "***"),
+    ],
+)
+def test_search_terms_are_masked_for_the_audit_log(term: str, kept: str) -> None:
+    assert mask_identifier(term) == kept
 
 
 def test_bank_cards_pass_luhn_with_or_without_spaces() -> None:

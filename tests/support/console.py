@@ -4,15 +4,22 @@ tests/supervisor/conftest.py)."""
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from playwright.async_api import Page
 
 from bot.accounts import Permission, Role
 from bot.gateway import keys
+from bot.gateway.app import create_app
+from bot.settings import Settings
 
 PASSWORD = "correct-horse-42"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, for the browser tests
 
 
 def closed_port() -> int:
@@ -101,3 +108,37 @@ async def seed_conversations(client: Client) -> dict[str, int]:
         "web-noise", "webchat", "agent", "您好，我是话务员小王，身份证370102199003071238已核实。"
     )
     return ids
+
+
+async def login_in_browser(page: Page, base: str, username: str, password: str, start: str) -> None:
+    """Opens ``start``, is sent to the login form, signs in and lands back on ``start``."""
+    await page.goto(base + start)
+    assert "/login" in page.url
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(base + start)
+
+
+@dataclass
+class Server:
+    url: str
+    app: web.Application
+
+
+@asynccontextmanager
+async def serving(var_dir: Path) -> AsyncIterator[Server]:
+    """The gateway on a free local port, for a real browser; Rasa points at a closed one."""
+    settings = Settings().with_overrides(
+        var_dir=var_dir,
+        rasa_url=f"http://127.0.0.1:{closed_port()}",
+        rasa_token="browser-test",
+    )
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    port = closed_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield Server(f"http://127.0.0.1:{port}", runner.app)
+    finally:
+        await runner.cleanup()

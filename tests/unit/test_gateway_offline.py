@@ -118,6 +118,8 @@ async def test_rate_limit_per_sender(client: TestClient) -> None:
 async def test_websocket_session_and_bad_frames(client: TestClient) -> None:
     ws = await client.ws_connect("/ws?conversation_id=web-123")
     assert json.loads(await ws.receive_str()) == {"type": "session", "conversation_id": "web-123"}
+    history = json.loads(await ws.receive_str())
+    assert history == {"type": "history", "messages": [], "state": "bot", "agent": ""}
     await ws.send_str("not json")
     assert json.loads(await ws.receive_str())["type"] == "error"
     await ws.send_bytes(b"\xff\xfe")

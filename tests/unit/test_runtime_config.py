@@ -40,7 +40,7 @@ def test_database_and_redis_urls_switch_to_real_engines(settings: Settings) -> N
         "username": "hotline",
         "password": "s@cret",
     }
-    assert config["lock_store"]["type"] == "redis"
+    assert config["lock_store"]["type"] == "connectors.rasa_lock_store.AtomicRedisLockStore"
     assert config["lock_store"]["url"] == "cache.internal"
     assert config["lock_store"]["port"] == 6380
     assert config["lock_store"]["db"] == 2

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from bot.workorders.webhooks import (
+    InvalidWebhookEvent,
     WebhookEvent,
     WebhookSignatureError,
     encode_event,
@@ -126,3 +127,16 @@ def test_confidential_is_signed_and_optional() -> None:
     plain = json.dumps(data, ensure_ascii=False).encode()
     parsed = verify_webhook(SECRET, plain, sign(SECRET, plain))
     assert parsed.confidential is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("order_no", 12345), ("deadline", 3), ("confidential", "yes"), ("rating", ["x"])],
+)
+def test_a_signed_event_with_a_wrongly_typed_field_names_the_field(
+    name: str, value: object
+) -> None:
+    body = json.dumps({**event().to_json(), name: value}).encode()
+    with pytest.raises(InvalidWebhookEvent) as raised:
+        verify_webhook(SECRET, body, sign(SECRET, body))
+    assert raised.value.field == name and name in raised.value.message

@@ -1,8 +1,9 @@
 """The WeChat Official Account channel's HTTP side: WeChat's server posts messages here.
 
-A POST goes through: ``signature`` (and ``msg_signature`` in safe mode) → safe XML →
-decryption → de-duplication → intake → :class:`bot.wechat.channel.WeChatChannel`, which
-answers passively within WeChat's budget or later through the customer-service API.
+A POST goes through: ``signature`` (and ``msg_signature`` in safe mode) → a timestamp and
+nonce not seen before → safe XML → decryption → de-duplication → intake →
+:class:`bot.wechat.channel.WeChatChannel`, which answers passively within WeChat's budget
+or later through the customer-service API.
 The routes exist only when ``WECHAT_TOKEN`` is set.
 """
 
@@ -18,6 +19,7 @@ from bot.gateway import keys
 from bot.gateway.responses import json_error
 from bot.logs import conversation_context
 from bot.wechat import conversation_id_for, valid_openid
+from bot.wechat.channel import WeChatChannel
 from connectors.wechat.crypto import CryptoError
 from connectors.wechat.messages import MAX_XML_BYTES, XmlRejected, parse_message, parse_xml
 from connectors.wechat.replies import SUCCESS, encrypted_envelope, text_reply
@@ -26,6 +28,7 @@ from connectors.wechat.signature import signature_matches, timestamp_is_fresh
 logger = logging.getLogger(__name__)
 
 WECHAT_PATH = "/wechat"
+_MAX_NONCE_CHARS = 64
 
 
 async def notify_wechat_citizen(app: web.Application, openid: str, text: str) -> bool:
@@ -46,6 +49,16 @@ def _check_signature(token: str, query: Mapping[str, str]) -> web.Response | Non
     return None
 
 
+async def _first_use(channel: WeChatChannel, query: Mapping[str, str]) -> bool:
+    """Claims the signed URL's timestamp and nonce. In plain mode the signature does not
+    cover the body, so a captured URL must not carry a second body (WeChat's retries
+    come with a new timestamp and nonce)."""
+    nonce = query.get("nonce", "")
+    if not 0 < len(nonce) <= _MAX_NONCE_CHARS:
+        return False
+    return await channel.nonces.first_time(f"{query.get('timestamp', '')}:{nonce}")
+
+
 async def verify_url(request: web.Request) -> web.StreamResponse:
     """WeChat's server URL check: echo ``echostr`` when the signature is ours."""
     refused = _check_signature(request.app[keys.WECHAT].token, request.query)
@@ -64,6 +77,9 @@ async def receive(request: web.Request) -> web.StreamResponse:
     refused = _check_signature(channel.token, query)
     if refused is not None:
         return refused
+    if not await _first_use(channel, query):
+        logger.warning("wechat request with a reused timestamp and nonce refused")
+        return json_error(403, "该请求已使用过，不能重复提交。", "replayed_request")
     if request.content_length is not None and request.content_length > MAX_XML_BYTES:
         logger.warning("wechat body of %s bytes refused", request.content_length)
         return json_error(413)

@@ -2,10 +2,12 @@
 
 ``POST /webhooks/workorders`` receives one change of one order (signed with HMAC-SHA256
 and a timestamp, see ``bot.workorders.webhooks``). A forged, altered or replayed delivery
-is refused with 401 and never reaches a citizen. An authentic one is told to the citizen
-who filed the order, on the channel they used: on the web chat it is written to the
-transcript as the bot's turn and pushed to the open page (over the handoff bus, so the
-replica holding the page delivers it), on WeChat it is sent as a customer-service message.
+is refused with 401 and never reaches a citizen; an authentic one with a missing or
+wrongly typed field with 422 naming the field (the sender has a bug to fix). An authentic
+one is told to the citizen who filed the order, on the channel they used: on the web chat
+it is written to the transcript as the bot's turn and pushed to the open page (over the
+handoff bus, so the replica holding the page delivers it), on WeChat it is sent as a
+customer-service message.
 When a department has answered, the order's number is also set in the conversation's Rasa
 tracker, so that the citizen's "满意" or "不满意" is taken as the rating of that order.
 
@@ -34,6 +36,7 @@ from bot.wechat import CHANNEL as WECHAT
 from bot.wechat import conversation_id_for, openid_of
 from bot.workorders.webhooks import (
     SIGNATURE_HEADER,
+    InvalidWebhookEvent,
     WebhookEvent,
     WebhookSignatureError,
     verify_webhook,
@@ -52,6 +55,9 @@ async def receive(request: web.Request) -> web.Response:
         event = verify_webhook(
             settings.workorder_webhook_secret, body, request.headers.get(SIGNATURE_HEADER)
         )
+    except InvalidWebhookEvent as exc:
+        logger.warning("work-order webhook refused: %s", exc.reason)
+        return json_ok({"error": "invalid_field", "field": exc.field, "message": exc.message}, 422)
     except WebhookSignatureError as exc:
         logger.warning("work-order webhook refused: %s", exc.reason)
         return json_error(401, "签名校验失败。", "invalid_signature")

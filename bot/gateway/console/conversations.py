@@ -11,7 +11,13 @@ from typing import Any
 from aiohttp import web
 
 from bot.console.export import conversation_csv_chunks, csv_text
-from bot.console.labels import ROLE_LABELS, STATUS_LABELS
+from bot.console.labels import (
+    ROLE_LABELS,
+    STATUS_LABELS,
+    actions_text,
+    entities_text,
+    intent_label,
+)
 from bot.console.queries import (
     ConversationFilter,
     channels,
@@ -41,10 +47,6 @@ from bot.routing import REQUEST_TYPES
 from bot.routing.feedback import corrections_of
 
 ENTITY_ROWS = 3
-
-
-async def to_console(request: web.Request) -> web.StreamResponse:
-    return redirect("/console/conversations")
 
 
 @require_permission(REVIEW)
@@ -156,6 +158,7 @@ async def detail_response(
             request_types=REQUEST_TYPES,
             units=[(d.id, d.name) for d in services.catalogue.departments],
             unit_names={d.id: d.short_name for d in services.catalogue.departments},
+            saved_turn=parse_int(request.query.get("saved"), 1, 2**62),
             error=error,
         ),
         status=status,
@@ -178,17 +181,17 @@ async def conversation_csv(request: web.Request) -> web.StreamResponse:
     shown = detail if unmask else detail.masked()
     await audit(request, "export.conversation_csv", str(seq), {"unmasked": unmask})
     body = csv_text(
-        ("消息编号", "时间", "角色", "内容", "意图", "置信度", "实体", "动作", "状态"),
+        ("消息编号", "时间", "角色", "内容", "意图", "置信度", "实体", "答复方式", "状态"),
         [
             (
                 t.id,
                 t.created_at,
                 ROLE_LABELS.get(t.role, t.role),
-                t.text,
-                t.intent,
+                t.shown_text,
+                intent_label(t.intent) if t.intent else "",
                 "" if t.confidence is None else f"{t.confidence:.3f}",
-                "；".join(f"{e.get('entity')}={e.get('value')}" for e in t.entities),
-                " ".join(t.actions),
+                entities_text(t.entities),
+                actions_text(t.actions),
                 STATUS_LABELS.get(t.status or "", t.status),
             )
             for t in shown.turns
@@ -202,8 +205,11 @@ async def conversation_csv(request: web.Request) -> web.StreamResponse:
     )
 
 
-def back_to(seq: int, anchor: str = "") -> web.Response:
-    return redirect(f"/console/conversations/{seq}{anchor}")
+def back_to(seq: int, anchor: str = "", *, saved: int | None = None) -> web.Response:
+    """Back to the conversation; ``saved``: the message whose correction was just saved,
+    confirmed beside it (the anchor scrolls there, past a notice at the top)."""
+    query = f"?saved={saved}" if saved else ""
+    return redirect(f"/console/conversations/{seq}{query}{anchor}")
 
 
 @require_permission(REVIEW)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.console.export import csv_text
+from bot.console.labels import entities_text, intent_label
 from bot.console.nlu_export import load_corrections, mark_exported, to_yaml
 from bot.console.review import EntityInput, ReviewError
 from bot.gateway.auth import audit, current_user, redirect, require_permission
@@ -52,7 +53,7 @@ async def correct_message(request: web.Request) -> web.StreamResponse:
         str(transcript_id),
         {"intent": form.get("intent", ""), "entities": [e.entity for e in entities]},
     )
-    return back_to(seq, f"#turn-{transcript_id}")
+    return back_to(seq, f"#turn-{transcript_id}", saved=transcript_id)
 
 
 async def _refused(request: web.Request, seq: int, exc: ReviewError) -> web.StreamResponse:
@@ -91,7 +92,7 @@ async def correct_routing(request: web.Request) -> web.StreamResponse:
         str(transcript_id),
         {"request_type": kind, "department": unit},
     )
-    return back_to(seq, f"#turn-{transcript_id}")
+    return back_to(seq, f"#turn-{transcript_id}", saved=transcript_id)
 
 
 @require_permission(REVIEW)
@@ -166,10 +167,10 @@ async def corrections_csv(request: web.Request) -> web.StreamResponse:
                 c.transcript_id,
                 c.seq,
                 c.text,
-                c.predicted_intent,
+                intent_label(c.predicted_intent),
                 "" if c.predicted_confidence is None else f"{c.predicted_confidence:.3f}",
-                c.intent,
-                "；".join(f"{e.get('entity')}={e.get('text')}" for e in c.entities),
+                intent_label(c.intent),
+                entities_text(c.entities, "text"),
                 c.corrected_by,
                 c.corrected_at,
                 c.exported_at is not None,

@@ -12,11 +12,12 @@ from bot.accounts import Permission
 from bot.console import charts
 from bot.console.export import csv_text
 from bot.console.labels import intent_label
-from bot.console.metrics import Dashboard, dashboard, default_period
+from bot.console.metrics import RATE_EXPLANATIONS, TOP_N, Dashboard, dashboard, default_period
+from bot.console.questions import QuestionGroup
 from bot.gateway import keys
 from bot.gateway.auth import audit, require_permission
 from bot.gateway.console.common import EXPORT, attachment, console_services, context, wants_unmask
-from bot.gateway.console.query import parse_date
+from bot.gateway.console.query import parse_date, parse_int
 from bot.gateway.console.routing import model_panel
 from bot.gateway.pages import render
 from bot.privacy import mask_personal_data
@@ -46,7 +47,10 @@ async def metrics_page(request: web.Request) -> web.StreamResponse:
         "metrics",
         {"from": board.date_from.isoformat(), "to": board.date_to.isoformat(), "unmasked": unmask},
     )
-    unanswered = [(t if unmask else mask_personal_data(t), n) for t, n in board.unanswered]
+    pages = max(1, -(-len(board.unanswered) // TOP_N))
+    page = min(parse_int(request.query.get("unanswered_page"), 1, 10_000) or 1, pages)
+    shown = board.unanswered[(page - 1) * TOP_N : page * TOP_N]
+    unanswered = shown if unmask else [_masked(g) for g in shown]
     wo = board.workorders
     period = urlencode({"from": board.date_from.isoformat(), "to": board.date_to.isoformat()})
     return render(
@@ -57,6 +61,10 @@ async def metrics_page(request: web.Request) -> web.StreamResponse:
             board=board,
             period=period,
             unanswered=unanswered,
+            unanswered_page=page,
+            unanswered_pages=pages,
+            unanswered_first=(page - 1) * TOP_N,
+            explain=RATE_EXPLANATIONS,
             per_day_chart=charts.column_chart([(d, n, h) for d, n, h, _ in board.per_day]),
             intents_chart=charts.bar_chart(
                 [(intent_label(i), float(n)) for i, n in board.top_intents]
@@ -82,7 +90,10 @@ async def metrics_csv(request: web.Request) -> web.StreamResponse:
     unmask = wants_unmask(request)
     rows = table.rows
     if key == "unanswered" and not unmask:
-        rows = [(mask_personal_data(str(text)), n) for text, n in rows]
+        rows = [
+            (mask_personal_data(str(text)), mask_personal_data(str(more)), n)
+            for text, more, n in rows
+        ]
     await audit(
         request,
         "export.metrics_csv",
@@ -94,6 +105,14 @@ async def metrics_csv(request: web.Request) -> web.StreamResponse:
         content_type="text/csv",
         charset="utf-8",
         headers=attachment(f"metrics-{key}-{board.date_from:%Y%m%d}-{board.date_to:%Y%m%d}.csv"),
+    )
+
+
+def _masked(group: QuestionGroup) -> QuestionGroup:
+    return QuestionGroup(
+        mask_personal_data(group.sample),
+        group.asked,
+        [mask_personal_data(p) for p in group.phrasings],
     )
 
 

@@ -11,7 +11,7 @@ from bot.gateway import keys
 from bot.gateway.auth import audit, require_permission
 from bot.gateway.console.common import console_services, context, form_fields
 from bot.gateway.pages import render
-from bot.privacy import mask_personal_data
+from bot.privacy import mask_identifier, mask_personal_data
 
 
 def _privacycontext(request: web.Request, **values: Any) -> dict[str, Any]:
@@ -38,12 +38,8 @@ async def privacy_search(request: web.Request) -> web.StreamResponse:
     matches = (
         await console_services(request).retention.find_citizen(identifier) if identifier else []
     )
-    await audit(
-        request,
-        "citizen.search",
-        mask_personal_data(identifier),
-        {"matches": len(matches)},
-    )
+    # The term identifies the citizen (a number, a sender id): the log keeps it masked.
+    await audit(request, "citizen.search", mask_identifier(identifier), {"matches": len(matches)})
     return render(
         "console/privacy.html",
         _privacycontext(

@@ -11,16 +11,20 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.accounts import Role, User
+from bot.accounts import Permission, Role, User
 from bot.gateway import keys
-from bot.gateway.auth import current_user, require_role
+from bot.gateway.auth import current_user, require_permission
 from bot.gateway.handoff.live import HandoffWorkspace
 from bot.gateway.responses import ApiError
 from bot.handoff.actors import Actor
 
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
-guard = require_role(Role.AGENT, Role.SUPERVISOR)
+guard = require_permission(
+    Permission.HANDLE_CONVERSATIONS,
+    refusal="坐席工作台只对话务员和班长开放，您的账号不接待市民会话。"
+    "如确需接待，请由管理员为您的账号开通“处理会话”权限。",
+)
 
 
 def workspace(request: web.Request) -> HandoffWorkspace:

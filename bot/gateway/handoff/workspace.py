@@ -1,6 +1,7 @@
 """The agent workspace (坐席工作台): the page, its live socket and its JSON API.
 
-Every route requires a logged-in agent or supervisor (``require_role``: session cookie,
+Every route requires a logged-in user allowed to handle conversations (agents and
+supervisors, see ``bot.accounts.roles``; ``require_permission``: session cookie,
 CSRF token on every POST, same-origin check on the WebSocket upgrade), and every
 conversation is checked against the user: an agent acts only on waiting conversations and
 on those they hold (supervisors on any). Everything a citizen wrote is sent as JSON and
@@ -24,10 +25,12 @@ from bot.gateway.handoff.common import (
     text_field,
     workspace,
 )
+from bot.gateway.middleware import open_socket
 from bot.gateway.pages import SECURITY_HEADERS, render
 from bot.gateway.responses import ApiError, json_ok, read_object
 from bot.handoff.actors import Actor, HandoffRefused
 from bot.handoff.calls import CALL_CHANNEL, Call, call_id_of
+from bot.handoff.draft import citizen_statements, matter_title
 from bot.handoff.outbound import row_json
 from bot.handoff.states import State
 from bot.wechat import CHANNEL as WECHAT_CHANNEL
@@ -80,7 +83,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     who = actor(request)
     token = request.cookies.get(cookie_name(request.app[keys.SETTINGS].public_url), "")
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
-    await ws.prepare(request)
+    await open_socket(request, ws)
     space.hub.add(who.user_id, ws)
     if space.service.classify is not None:
         space.service.classify.warm()  # agents are here: handoffs and assist will follow
@@ -132,11 +135,13 @@ async def state(request: web.Request) -> web.StreamResponse:
         {
             "me": {"id": who.user_id, "name": who.display_name, "supervisor": who.supervisor},
             "on_duty": on_duty,
+            "duty_warning": _duty_warning(request) if on_duty else "",
             "service_open": service.config.hours.is_open(now),
             "hours": service.config.hours.describe(),
             "queue": queue,
             "mine": [h.to_json() for h in await service.held_by(who.user_id)],
             "notes": [n.to_json() for n in await service.notes.store.open_notes()],
+            "answered_notes": [n.to_json() for n in await service.notes.store.answered_notes()],
             "calls": [c.to_json() for c in await service.calls.store.active_for(who.user_id)],
             "colleagues": [
                 {"id": a.user_id, "name": a.display_name} for a in await service.colleagues(who)
@@ -155,7 +160,19 @@ async def duty(request: web.Request) -> web.StreamResponse:
         raise invalid("请说明是否开始接待。")
     await workspace(request).service.seen(actor(request), on_duty)
     await audit(request, "agent.duty", "", {"on_duty": on_duty})
-    return json_ok({"on_duty": on_duty})
+    return json_ok({"on_duty": on_duty, "warning": _duty_warning(request) if on_duty else ""})
+
+
+def _duty_warning(request: web.Request) -> str:
+    """Going on duty while citizens cannot be queued is allowed (notes and calls still
+    come in), but the agent must know why no conversation will arrive."""
+    hours = workspace(request).service.config.hours
+    if hours.is_open(utcnow()):
+        return ""
+    return (
+        f"现在不是在线人工服务时间（{hours.describe()}），市民暂时无法转人工；"
+        "您可以先处理留言和来电。"
+    )
 
 
 @guard
@@ -172,6 +189,7 @@ async def conversation(request: web.Request) -> web.StreamResponse:
     response = json_ok(
         {
             "conversation_id": conversation,
+            "matter": matter_title(citizen_statements(rows)),
             "handoff": handoff.to_json() if handoff else None,
             "call": call.to_json() if call else None,
             "rows": [row_json(row) for row in rows],
@@ -295,6 +313,9 @@ async def submit_work_order(request: web.Request) -> web.StreamResponse:
     if acceptance.order_no:
         record["workorder_no"] = acceptance.order_no
     await space.service.record_work_order(conversation, channel, who, record)
+    message = acceptance.message
+    if acceptance.duplicate:  # for the agent: the citizen is told nothing new
+        message = f"该诉求已登记过工单（{acceptance.number}），无需重复提交。"
     await audit(request, "workorder.submit", acceptance.number, {"conversation": conversation})
     return json_ok(
         {
@@ -303,7 +324,7 @@ async def submit_work_order(request: web.Request) -> web.StreamResponse:
             "number": acceptance.number,
             "department": acceptance.department,
             "duplicate": acceptance.duplicate,
-            "message": acceptance.message,
+            "message": message,
         }
     )
 

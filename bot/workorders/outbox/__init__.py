@@ -16,6 +16,7 @@ from bot.workorders.outbox.base import (
 )
 from bot.workorders.outbox.redis_streams import RedisStreamOutbox
 from bot.workorders.outbox.relay import Delivery, OutboxRelay, Outcome
+from bot.workorders.outbox.retention import RedisOutboxRetention, SqlOutboxRetention
 from bot.workorders.outbox.sql import SqlOutbox
 
 DEFAULT_REDIS_PREFIX = "hotline:workorders"
@@ -29,6 +30,17 @@ def create_outbox(settings: Settings, redis_prefix: str = DEFAULT_REDIS_PREFIX) 
     return SqlOutbox(engine)
 
 
+def outbox_retention(
+    settings: Settings, redis_prefix: str = DEFAULT_REDIS_PREFIX
+) -> SqlOutboxRetention | RedisOutboxRetention:
+    """Deletion and retention on the outbox the settings select (see ``retention``)."""
+    outbox = create_outbox(settings, redis_prefix)
+    if isinstance(outbox, RedisStreamOutbox):
+        return RedisOutboxRetention(outbox)
+    assert isinstance(outbox, SqlOutbox)
+    return SqlOutboxRetention(outbox.engine)
+
+
 __all__ = [
     "DEFAULT_REDIS_PREFIX",
     "Delivery",
@@ -39,8 +51,11 @@ __all__ = [
     "OutboxEntry",
     "OutboxRelay",
     "Outcome",
+    "RedisOutboxRetention",
     "RedisStreamOutbox",
     "SqlOutbox",
+    "SqlOutboxRetention",
     "Submission",
     "create_outbox",
+    "outbox_retention",
 ]

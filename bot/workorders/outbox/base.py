@@ -1,9 +1,10 @@
 """The durable outbox between the dialogue and the work-order system.
 
 A citizen's request is written here first and gets an acceptance number (受理号) at once;
-a relay then delivers it to the work-order system, with the acceptance number as the
-idempotency key, so an entry becomes exactly one order however often delivery is retried
-or whichever relay process delivers it. Entries are leased while being delivered; a
+a relay then delivers it to the work-order system with the entry's own random delivery key
+as the idempotency key, so an entry becomes exactly one order however often delivery is
+retried or whichever relay process delivers it, and an acceptance number that another
+outbox also handed out can never make the platform refuse it. Entries are leased while being delivered; a
 lease that runs out (a relay killed mid-call) makes the entry claimable again.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -44,6 +46,17 @@ class OutboxEntry:
     attempts: int = 0
     last_error: str = ""
     delivered_at: datetime | None = None
+    delivery_key: str = ""  # empty for entries written before delivery keys existed
+
+    @property
+    def idempotency_key(self) -> str:
+        """The key of every delivery attempt of this entry; entries older than delivery
+        keys keep the acceptance number they were first delivered with."""
+        return self.delivery_key or self.acceptance_no
+
+
+def new_delivery_key() -> str:
+    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True)
@@ -135,4 +148,5 @@ def entry_to_fields(entry: OutboxEntry) -> dict[str, Any]:
         "attempts": entry.attempts,
         "last_error": entry.last_error,
         "delivered_at": entry.delivered_at.isoformat() if entry.delivered_at else None,
+        "delivery_key": entry.delivery_key,
     }

@@ -4,7 +4,8 @@ Layout under one hash-tagged prefix (so every key lives in one cluster slot):
 ``P:stream`` (one stream entry per undelivered request, read by the consumer group
 ``relay``), ``P:entry:<acceptance no>`` (a hash with the request and its state),
 ``P:dedupe:<key>`` (the acceptance number of a recent identical request, with expiry),
-``P:seq:<yyyymmdd>`` (the per-day counter behind acceptance numbers), ``P:pending`` (a
+``P:seq:<yyyymmdd>`` (the per-day counter behind acceptance numbers, which Redis takes
+from its own block, see ``bot.workorders.numbers``), ``P:pending`` (a
 sorted set of undelivered acceptance numbers) and ``P:counts`` (delivered/rejected).
 
 Every state change is one Lua script, so a crash never leaves half an entry. A relay that
@@ -28,12 +29,14 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bot.workorders.models import CitizenRequest, Deadline
+from bot.workorders.numbers import ACCEPTANCE_BLOCK_SIZE, REDIS_ACCEPTANCE_BLOCK
 from bot.workorders.outbox.base import (
     EntryKind,
     EntryStatus,
     NewEntry,
     OutboxEntry,
     Submission,
+    new_delivery_key,
 )
 
 logger = logging.getLogger(__name__)
@@ -47,13 +50,13 @@ if existing and redis.call('EXISTS', ARGV[1] .. ':entry:' .. existing) == 1 then
 end
 local n = redis.call('INCR', KEYS[2])
 redis.call('EXPIRE', KEYS[2], 259200)
-if n > 99999 then return {-1, ''} end
-local acc = 'SL' .. ARGV[2] .. string.format('%05d', n)
+if n > tonumber(ARGV[11]) then return {-1, ''} end
+local acc = 'SL' .. ARGV[2] .. string.format('%05d', n + tonumber(ARGV[10]))
 local key = ARGV[1] .. ':entry:' .. acc
 redis.call('HSET', key, 'acceptance_no', acc, 'kind', ARGV[4], 'target', ARGV[5],
   'request', ARGV[6], 'accepted_at', ARGV[7], 'deadline', ARGV[8], 'status', 'pending',
   'order_no', '', 'attempts', 0, 'last_error', '', 'lease_owner', '', 'lease_until', 0,
-  'delivered_at', '')
+  'delivered_at', '', 'delivery_key', ARGV[12])
 local id = redis.call('XADD', KEYS[3], '*', 'acceptance_no', acc)
 redis.call('HSET', key, 'stream_id', id)
 redis.call('ZADD', KEYS[4], ARGV[9], acc)
@@ -143,6 +146,9 @@ class RedisStreamOutbox:
                 new.accepted_at.isoformat(),
                 json.dumps(new.deadline.to_json(), ensure_ascii=False),
                 time.time(),
+                REDIS_ACCEPTANCE_BLOCK,
+                ACCEPTANCE_BLOCK_SIZE,
+                new_delivery_key(),
             ],
         )
         created, acceptance_no = int(result[0]), _text(result[1])
@@ -285,7 +291,7 @@ def _entry(raw: dict[Any, Any]) -> OutboxEntry:
     return OutboxEntry(
         acceptance_no=data["acceptance_no"],
         kind=EntryKind(data["kind"]),
-        request=CitizenRequest.from_json(json.loads(data["request"])),
+        request=CitizenRequest.from_stored(json.loads(data["request"])),
         accepted_at=datetime.fromisoformat(data["accepted_at"]),
         deadline=Deadline.from_json(json.loads(data["deadline"])),
         status=EntryStatus(data["status"]),
@@ -294,4 +300,5 @@ def _entry(raw: dict[Any, Any]) -> OutboxEntry:
         attempts=int(data.get("attempts", "0")),
         last_error=data.get("last_error", ""),
         delivered_at=datetime.fromisoformat(delivered) if delivered else None,
+        delivery_key=data.get("delivery_key", ""),
     )

@@ -1,6 +1,6 @@
 """The relay: delivers outbox entries to the work-order system, exactly once per entry.
 
-"Exactly once" rests on two things: the acceptance number is the idempotency key of the
+"Exactly once" rests on two things: the entry's delivery key is the idempotency key of the
 create call (a repeated delivery returns the order made the first time), and an entry is
 only marked delivered after the system answered with its order number. A relay killed
 between the two leaves the entry pending; its lease runs out and the next delivery gets
@@ -126,7 +126,9 @@ class OutboxRelay:
                 return await self._create(entry)
             target = earlier.order_no
         try:
-            return await self.system.merge(target, entry.request, entry.acceptance_no)
+            return await self.system.merge(
+                target, entry.request, entry.idempotency_key, entry.acceptance_no
+            )
         except (WorkOrderConflict, WorkOrderNotFound):
             # the order closed (or vanished) since the citizen chose to merge: the
             # matter still needs handling, so it becomes an order of its own
@@ -136,7 +138,9 @@ class OutboxRelay:
             return await self._create(entry)
 
     async def _create(self, entry: OutboxEntry) -> OrderView:
-        return await self.system.create(entry.request, entry.acceptance_no, entry.accepted_at)
+        return await self.system.create(
+            entry.request, entry.idempotency_key, entry.accepted_at, entry.acceptance_no
+        )
 
     async def deliver_now(self, acceptance_no: str, timeout_s: float) -> Delivery:
         """Tries one entry right away (the citizen is waiting); the relay retries later."""

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -28,17 +26,23 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.clock import as_utc, utcnow
+from bot.clock import utcnow
 from bot.storage import write_transaction
-from bot.workorders.db import next_in_sequence, sequence_table
+from bot.workorders.db import UtcDateTime, create_and_extend, next_in_sequence, sequence_table
 from bot.workorders.models import CitizenRequest, Deadline
-from bot.workorders.numbers import ACCEPTANCE_PREFIX, format_number, sequence_name
+from bot.workorders.numbers import (
+    ACCEPTANCE_PREFIX,
+    SQL_ACCEPTANCE_BLOCK,
+    acceptance_number,
+    sequence_name,
+)
 from bot.workorders.outbox.base import (
     EntryKind,
     EntryStatus,
     NewEntry,
     OutboxEntry,
     Submission,
+    new_delivery_key,
 )
 
 metadata = MetaData()
@@ -50,7 +54,7 @@ outbox_table = Table(
     Column("kind", String(16), nullable=False),
     Column("target", String(32), nullable=False, default=""),
     Column("request", JSON, nullable=False),
-    Column("accepted_at", DateTime(timezone=True), nullable=False),
+    Column("accepted_at", UtcDateTime(), nullable=False),
     Column("deadline", JSON, nullable=False),
     Column("status", String(16), nullable=False),
     Column("order_no", String(32), nullable=False, default=""),
@@ -59,7 +63,8 @@ outbox_table = Table(
     Column("lease_owner", String(128), nullable=False, default=""),
     Column("lease_until", Float, nullable=False, default=0.0),
     Column("created_seq", Float, nullable=False),
-    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("delivery_key", String(64), nullable=True),  # NULL: delivered by acceptance no
     Index("ix_workorder_outbox_status", "status", "created_seq"),
 )
 
@@ -80,7 +85,7 @@ class SqlOutbox:
 
     async def setup(self) -> None:
         async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+            await conn.run_sync(create_and_extend, metadata)
 
     async def submit(self, new: NewEntry, dedupe_window_s: float) -> Submission:
         # On PostgreSQL two identical requests at the same instant both pass the dedupe
@@ -107,7 +112,8 @@ class SqlOutbox:
                 await conn.execute(delete(dedupe_table).where(dedupe_table.c.key == key))
             name = sequence_name(ACCEPTANCE_PREFIX, new.day)
             serial = await next_in_sequence(conn, sequences, name)
-            acceptance_no = format_number(ACCEPTANCE_PREFIX, new.day, serial)
+            acceptance_no = acceptance_number(new.day, serial, SQL_ACCEPTANCE_BLOCK)
+            delivery_key = new_delivery_key()
             await conn.execute(
                 outbox_table.insert().values(
                     acceptance_no=acceptance_no,
@@ -123,6 +129,7 @@ class SqlOutbox:
                     lease_owner="",
                     lease_until=0.0,
                     created_seq=time.time(),
+                    delivery_key=delivery_key,
                 )
             )
             if dedupe_window_s > 0:
@@ -138,6 +145,7 @@ class SqlOutbox:
             accepted_at=new.accepted_at,
             deadline=new.deadline,
             target=new.target,
+            delivery_key=delivery_key,
         )
         return Submission(entry, duplicate=False)
 
@@ -273,17 +281,17 @@ class SqlOutbox:
 
 
 def _entry(row: Any) -> OutboxEntry:
-    delivered = row["delivered_at"]
     return OutboxEntry(
         acceptance_no=row["acceptance_no"],
         kind=EntryKind(row["kind"]),
-        request=CitizenRequest.from_json(row["request"]),
-        accepted_at=as_utc(row["accepted_at"]),
+        request=CitizenRequest.from_stored(row["request"]),
+        accepted_at=row["accepted_at"],
         deadline=Deadline.from_json(row["deadline"]),
         status=EntryStatus(row["status"]),
         target=row["target"],
         order_no=row["order_no"],
         attempts=int(row["attempts"]),
         last_error=row["last_error"],
-        delivered_at=as_utc(delivered) if isinstance(delivered, datetime) else None,
+        delivered_at=row["delivered_at"],
+        delivery_key=row["delivery_key"] or "",
     )

@@ -23,10 +23,13 @@
     return node;
   }
 
+  // Beijing time whatever the agent's computer is set to: the API's times carry their zone.
+  const BEIJING_CLOCK = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+
   function clock(iso) {
-    if (!iso) return "";
-    const d = new Date(iso);
-    return d.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit" });
+    return iso ? BEIJING_CLOCK.format(new Date(iso)) : "";
   }
 
   function minutes(seconds) {
@@ -69,11 +72,17 @@
     }
     $("duty-toggle").checked = state.on_duty;
     $("duty-label").textContent = state.on_duty ? "接待中" : "未接待";
+    showDutyWarning(state.duty_warning);
     renderQueue();
     renderMine();
     renderCalls();
     renderNotes();
     renderColleagues();
+  }
+
+  function showDutyWarning(text) {
+    $("duty-warning").textContent = text || "";
+    $("duty-warning").hidden = !text;
   }
 
   function scheduleState() {
@@ -136,10 +145,9 @@
     const list = $("note-list");
     list.replaceChildren();
     $("note-count").textContent = String(state.notes.length);
+    if (!state.notes.length) list.appendChild(el("li", "empty", "暂无待回复的留言"));
     for (const note of state.notes) {
-      const item = el("li");
-      item.appendChild(el("div", "meta", `留言 ${note.id} · ${CHANNEL_LABELS[note.channel] || note.channel} · ${clock(note.created_at)}`));
-      item.appendChild(el("div", "summary", note.text));
+      const item = noteItem(note);
       const form = el("form", "note-reply");
       const input = el("input");
       input.placeholder = "回复留言";
@@ -148,18 +156,47 @@
       const button = el("button", "", "回复");
       button.type = "submit";
       form.append(input, button);
+      // Typing a reply must not open the conversation under the cursor.
+      form.addEventListener("click", (event) => event.stopPropagation());
+      form.addEventListener("keydown", (event) => event.stopPropagation());
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
         if (!input.value.trim()) return;
+        button.disabled = true;
         try {
           const result = await api("POST", `/api/v1/agent/notes/${note.id}/reply`, { text: input.value });
-          if (!result.delivered) alert("回复已记录，但市民当前不在线，暂未送达。");
-          scheduleState();
-        } catch (e) { alert(e.message); }
+          const fate = result.delivered ? "已发送给市民" : "已记录，市民当前不在线，暂未送达";
+          $("note-result").textContent = `留言 ${note.id} 的回复${fate}：“${result.reply}”`;
+          await refreshState();
+          if (current && current.id === result.conversation_id) await reloadConversation();
+        } catch (e) {
+          $("note-result").textContent = e.message;
+          button.disabled = false;
+        }
       });
       item.appendChild(form);
       list.appendChild(item);
     }
+    const answered = $("answered-note-list");
+    answered.replaceChildren();
+    if (!state.answered_notes.length) answered.appendChild(el("li", "empty", "暂无已回复的留言"));
+    for (const note of state.answered_notes) {
+      const item = noteItem(note);
+      item.appendChild(el("div", "reply", `${note.handled_by_name}回复：${note.reply}`));
+      answered.appendChild(item);
+    }
+  }
+
+  // A 留言 opens its conversation, so the agent reads what led to it before replying.
+  function noteItem(note) {
+    const item = listItem(
+      note.conversation_id,
+      `留言 ${note.id} · ${CHANNEL_LABELS[note.channel] || note.channel} · ${note.status_label}`,
+      note.text,
+      `留言于${clock(note.created_at)}`,
+    );
+    item.dataset.noteId = String(note.id);
+    return item;
   }
 
   function renderColleagues() {
@@ -178,7 +215,7 @@
   // ---- the open conversation ----------------------------------------------------------
 
   async function openConversation(id) {
-    current = { id, handoff: null, call: null, rows: new Set() };
+    current = { id, handoff: null, call: null, rows: new Map() };
     inserted = null;
     $("reply-text").value = "";
     $("draft-result").textContent = "";
@@ -192,21 +229,41 @@
     if (mayWork()) refreshAssist();
   }
 
+  // The conversation left this agent (handed back, closed, taken by a colleague): a header
+  // that still said 人工服务中 over a refusal would be a lie, so the view closes with why.
+  function leaveConversation(message) {
+    current = null;
+    inserted = null;
+    clearTimeout(assistTimer);
+    showError("");
+    $("conversation").hidden = true;
+    $("assist").hidden = true;
+    $("placeholder").textContent = message;
+    $("placeholder").hidden = false;
+    for (const li of document.querySelectorAll(".items li.active")) li.classList.remove("active");
+  }
+
   async function reloadConversation() {
     if (!current) return;
+    const id = current.id;
     let data;
     try {
-      data = await api("GET", conversationPath(current.id));
+      data = await api("GET", conversationPath(id));
     } catch (e) {
-      showError(e.message);
+      if (current && current.id === id) leaveConversation(e.message);
       return;
     }
+    if (!current || current.id !== id) return;
     showError("");
     current.handoff = data.handoff;
     current.call = data.call;
-    current.rows = new Set();
+    current.matter = data.matter;
+    // A row pushed live while this request was on its way is newer than its answer: keep it.
+    const newest = data.rows.reduce((top, row) => Math.max(top, row.id), 0);
+    const live = [...current.rows.values()].filter((row) => row.id > newest);
+    current.rows = new Map();
     $("transcript").replaceChildren();
-    for (const row of data.rows) appendRow(row);
+    for (const row of [...data.rows, ...live]) appendRow(row);
     renderHeader();
     if (mayWork() && !$("suggestions").children.length) scheduleAssist();
   }
@@ -228,7 +285,8 @@
       $("conv-state").textContent = current.call.ended_at ? "通话已结束" : "通话中";
       $("conv-summary").textContent = "";
     } else {
-      $("conv-title").textContent = `${CHANNEL_LABELS[h && h.channel] || ""}会话 ${current.id}`;
+      const channel = CHANNEL_LABELS[h && h.channel] || "在线";
+      $("conv-title").textContent = `${current.matter || "市民尚未说明诉求"} · ${channel}会话`;
       $("conv-state").textContent = h ? h.state_label + (h.agent_name ? ` · ${h.agent_name}` : "") : "";
       $("conv-summary").textContent = h ? h.summary : "";
     }
@@ -244,7 +302,7 @@
 
   function appendRow(row) {
     if (!current || row.conversation_id !== current.id || current.rows.has(row.id)) return;
-    current.rows.add(row.id);
+    current.rows.set(row.id, row);
     const item = el("li", row.role);
     const data = row.data || {};
     let who = ROLE_LABELS[row.role] || row.role;
@@ -292,7 +350,8 @@
     for (const s of view.suggestions) {
       const item = el("li");
       item.dataset.suggestionId = String(s.id);
-      item.appendChild(el("span", "score", `匹配度 ${Math.round(s.score * 100)}%`));
+      // Without the embedding model search has no calibrated confidence: no "0%".
+      if (s.score >= 0.01) item.appendChild(el("span", "score", `匹配度 ${Math.round(s.score * 100)}%`));
       item.appendChild(el("div", "text", s.text));
       const c = s.citation;
       if (c) {
@@ -307,8 +366,37 @@
         $("reply-text").focus();
       });
       if (!current.call) item.appendChild(button);
+      item.appendChild(flagButtons(view.query, s));
       list.appendChild(item);
     }
+  }
+
+  // One click flags a suggestion as wrong or outdated for the knowledge reviewers, with
+  // whatever is typed in the optional comment box next to the buttons.
+  function flagButtons(question, suggestion) {
+    const box = el("div", "flags");
+    const comment = el("input", "flag-comment");
+    comment.placeholder = "补充说明（选填）";
+    comment.maxLength = 500;
+    box.appendChild(comment);
+    for (const [reason, label] of [["wrong", "答案有误"], ["outdated", "信息过时"]]) {
+      const button = el("button", "link flag", label);
+      button.type = "button";
+      button.addEventListener("click", async () => {
+        try {
+          await api("POST", "/api/v1/agent/knowledge-flags", {
+            reason,
+            comment: comment.value,
+            question: question || "",
+            answer: suggestion.text,
+            entry_id: suggestion.citation ? suggestion.citation.entry_id || "" : "",
+          });
+          box.replaceChildren(el("span", "who", "已反馈给知识库审核人员"));
+        } catch (e) { showError(e.message); }
+      });
+      box.appendChild(button);
+    }
+    return box;
   }
 
   // The explanation (bot/routing/explain.py) is already in plain Chinese: the page only
@@ -349,8 +437,9 @@
 
   $("duty-toggle").addEventListener("change", async (event) => {
     try {
-      await api("POST", "/api/v1/agent/duty", { on_duty: event.target.checked });
-    } catch (e) { alert(e.message); }
+      const result = await api("POST", "/api/v1/agent/duty", { on_duty: event.target.checked });
+      showDutyWarning(result.warning);
+    } catch (e) { showDutyWarning(e.message); }
     scheduleState();
   });
 
@@ -376,16 +465,16 @@
   $("handback-button").addEventListener("click", async () => {
     try {
       await api("POST", `${conversationPath(current.id)}/handback`, {});
+      leaveConversation("会话已交还智能助手。请从左侧选择其他会话。");
       await refreshState();
-      await reloadConversation();
     } catch (e) { showError(e.message); }
   });
 
   $("close-button").addEventListener("click", async () => {
     try {
       await api("POST", `${conversationPath(current.id)}/close`, { wrap_up: $("wrap-up").value });
+      leaveConversation("会话已结束。请从左侧选择其他会话。");
       await refreshState();
-      await reloadConversation();
     } catch (e) { showError(e.message); }
   });
 
@@ -431,9 +520,10 @@
     try {
       const result = await api("POST", "/api/v1/agent/calls", { caller: $("call-caller").value });
       $("call-caller").value = "";
+      $("call-result").textContent = "";
       await refreshState();
       await openConversation(result.call.conversation_id);
-    } catch (e) { alert(e.message); }
+    } catch (e) { $("call-result").textContent = e.message; }
   });
 
   $("assist-refresh").addEventListener("click", refreshAssist);
@@ -453,7 +543,7 @@
     try {
       const result = await api("POST", `${conversationPath(current.id)}/workorder`, body);
       $("draft-result").textContent = result.message;
-      if (!current.call) {
+      if (!current.call && !result.duplicate) {
         $("reply-text").value = result.message;
         inserted = null;
       }
