@@ -103,6 +103,19 @@ def sync_url(settings: Settings) -> str:
     return f"sqlite:///{settings.var_dir / 'knowledge.db'}"
 
 
+def create_tables(engine: sa.Engine, tables: sa.MetaData) -> None:
+    """The gateway and the action server open the store at the same moment; when both
+    create a table, the loser's ``create_all`` fails ("already exists", a ``pg_type``
+    duplicate) although the table is there. Trying again sees it and creates nothing."""
+    for attempt in range(3):
+        try:
+            tables.create_all(engine)
+            return
+        except sa.exc.DBAPIError:
+            if attempt == 2:
+                raise
+
+
 class KnowledgeStore:
     def __init__(self, url: str) -> None:
         if url.startswith("sqlite"):
@@ -110,7 +123,7 @@ class KnowledgeStore:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
-        metadata.create_all(self.engine)
+        create_tables(self.engine, metadata)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KnowledgeStore:

@@ -26,6 +26,7 @@ AGENT_API = [
     ("POST", "/api/v1/agent/calls"),
     ("POST", "/api/v1/agent/calls/c1/segments"),
     ("POST", "/api/v1/agent/calls/c1/end"),
+    ("POST", "/api/v1/agent/knowledge-flags"),
 ]
 
 

@@ -28,7 +28,13 @@ from bot.knowledge.editing.workflow import (
     check_withdraw,
 )
 from bot.knowledge.models import Entry, KnowledgePoint, Standard
-from bot.knowledge.store import KnowledgeStore, entry_from_json, entry_to_json, metadata
+from bot.knowledge.store import (
+    KnowledgeStore,
+    create_tables,
+    entry_from_json,
+    entry_to_json,
+    metadata,
+)
 
 CONSOLE_ORIGIN = "console"
 SYSTEM_AUTHOR = "system"
@@ -93,7 +99,7 @@ class KnowledgeEditor:
     def __init__(self, store: KnowledgeStore, review_days: int = 365) -> None:
         self.store = store
         self.review_days = review_days
-        metadata.create_all(store.engine)
+        create_tables(store.engine, metadata)
 
     # -- reading -------------------------------------------------------------------------
 
