@@ -12,11 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.accounts import Permission
 from bot.gateway.auth import audit, current_user, redirect, require_permission
 from bot.gateway.console.common import context
 from bot.gateway.console.knowledge_services import EDIT, REVIEW, knowledge_console
 from bot.gateway.console.query import parse_int
+from bot.gateway.handoff.common import guard
 from bot.gateway.pages import render
 from bot.gateway.responses import ApiError, json_ok, read_object
 from bot.knowledge.editing.flags import MAX_COMMENT, MAX_TEXT, Reason
@@ -29,7 +29,7 @@ async def citizen_flag(request: web.Request) -> web.StreamResponse:
     return await _flag(request, "citizen")
 
 
-@require_permission(Permission.HANDLE_CONVERSATIONS)
+@guard
 async def agent_flag(request: web.Request) -> web.StreamResponse:
     return await _flag(request, f"agent:{current_user(request).username}")
 

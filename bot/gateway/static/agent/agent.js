@@ -141,6 +141,10 @@
     }
   }
 
+  // Replies being typed, by note id: the list is redrawn whenever the state refreshes,
+  // and an agent's half-written reply must survive that.
+  const noteDrafts = new Map();
+
   function renderNotes() {
     const list = $("note-list");
     list.replaceChildren();
@@ -153,6 +157,8 @@
       input.placeholder = "回复留言";
       input.maxLength = 2000;
       input.setAttribute("aria-label", `回复留言 ${note.id}`);
+      input.value = noteDrafts.get(note.id) || "";
+      input.addEventListener("input", () => noteDrafts.set(note.id, input.value));
       const button = el("button", "", "回复");
       button.type = "submit";
       form.append(input, button);
@@ -165,6 +171,7 @@
         button.disabled = true;
         try {
           const result = await api("POST", `/api/v1/agent/notes/${note.id}/reply`, { text: input.value });
+          noteDrafts.delete(note.id);
           const fate = result.delivered ? "已发送给市民" : "已记录，市民当前不在线，暂未送达";
           $("note-result").textContent = `留言 ${note.id} 的回复${fate}：“${result.reply}”`;
           await refreshState();
