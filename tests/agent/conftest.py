@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext
 
 from bot.gateway import keys
 from bot.gateway.app import create_app
@@ -34,26 +34,14 @@ from tests.support.agent import (
     small_knowledge_base,
     write_handoff_config,
 )
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.support.browser import chromium
 
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     """Debian's chromium, headless, shared by the browser tests of this folder."""
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    async with chromium() as launched:
         yield launched
-        await launched.close()
 
 
 @pytest.fixture

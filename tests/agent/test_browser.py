@@ -9,22 +9,21 @@ agent the workspace page, each in its own browser context (own cookies and stora
 from __future__ import annotations
 
 import re
-import shutil
 from typing import Any
 
 import aiohttp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.agent.conftest import CHROMIUM
 from tests.support.agent import PASSWORD, Harness, order_in_service
+from tests.support.browser import CHROMIUM
 
 # The longest any wait may take before the test gives up: waits end as soon as the page
 # shows what is expected, so a loaded machine makes the suite slower, never red.
 TIMEOUT_MS = 60_000
 expect.set_options(timeout=TIMEOUT_MS)
 
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed")
 
 
 async def open_page(

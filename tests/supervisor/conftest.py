@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from bot.gateway.app import create_app
 from bot.settings import Settings
-from tests.support.console import CHROMIUM, Console, closed_port, seed_users
+from tests.support.browser import chromium
+from tests.support.console import Console, closed_port, seed_users
 
 
 @pytest.fixture
@@ -35,21 +36,8 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+    async with chromium() as launched:
         yield launched
-        await launched.close()
 
 
 @pytest.fixture

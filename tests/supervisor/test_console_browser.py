@@ -18,10 +18,10 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Page
 
-from bot.accounts import Permission, Role
 from bot.gateway import keys
 from bot.settings import PROJECT_ROOT
-from tests.support.console import CHROMIUM, Server, login_in_browser, serving
+from tests.support.browser import CHROMIUM
+from tests.support.console import Server, login_in_browser, seed_reviewers, serving
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 PASSWORD = "browser-pass-42"
@@ -34,14 +34,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
 
 async def _seed(app: web.Application) -> None:
     users = app[keys.ACCOUNTS].users
-    await users.create("zhangsan", PASSWORD, Role.SUPERVISOR, display_name="张质检")
-    await users.create(
-        "lisi",
-        PASSWORD,
-        Role.SUPERVISOR,
-        display_name="李班长",
-        extra_permissions=frozenset({Permission.UNMASK_PERSONAL_DATA}),
-    )
+    await seed_reviewers(users, PASSWORD)
     store = app[keys.TRANSCRIPT]
 
     async def turn(cid: str, channel: str, said: str, intent: str, conf: float) -> None:

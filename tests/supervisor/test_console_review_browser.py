@@ -16,11 +16,11 @@ import pytest
 from playwright.async_api import Page
 from sqlalchemy import select
 
-from bot.accounts import Permission, Role
 from bot.console.nlu_export import load_corrections
 from bot.console.tables import conversation_table
 from bot.gateway import keys
-from tests.support.console import CHROMIUM, Server, login_in_browser, serving
+from tests.support.browser import CHROMIUM
+from tests.support.console import Server, login_in_browser, seed_reviewers, serving
 
 PASSWORD = "review-pass-42"
 PHONE = "13812345678"
@@ -49,14 +49,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
 async def _seed(server: Server) -> None:
     app = server.app
     users = app[keys.ACCOUNTS].users
-    await users.create("zhangsan", PASSWORD, Role.SUPERVISOR, display_name="张质检")
-    await users.create(
-        "lisi",
-        PASSWORD,
-        Role.SUPERVISOR,
-        display_name="李班长",
-        extra_permissions=frozenset({Permission.UNMASK_PERSONAL_DATA}),
-    )
+    await seed_reviewers(users, PASSWORD)
     store = app[keys.TRANSCRIPT]
 
     async def citizen(

@@ -30,7 +30,8 @@ from bot.knowledge.embedder import load_embedder
 from bot.knowledge.runtime import LazyKnowledgeBase
 from bot.knowledge.store import KnowledgeStore
 from bot.settings import Settings
-from tests.support.console import CHROMIUM, closed_port, login_in_browser
+from tests.support.browser import CHROMIUM
+from tests.support.console import closed_port, login_in_browser
 
 PASSWORD = "browser-pass-42"
 SHOTS = Path("/tmp/shots")

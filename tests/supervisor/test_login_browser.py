@@ -11,7 +11,8 @@ from playwright.async_api import Page
 from bot.accounts.store import MAX_FAILED_LOGINS
 from bot.gateway.app import create_app
 from bot.settings import Settings
-from tests.support.console import CHROMIUM, PASSWORD, login_in_browser, seed_users
+from tests.support.browser import CHROMIUM
+from tests.support.console import PASSWORD, login_in_browser, seed_users
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 

@@ -14,12 +14,12 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Page
 
 from bot.accounts import Permission, Role
+from bot.accounts.store import UserStore
 from bot.gateway import keys
 from bot.gateway.app import create_app
 from bot.settings import Settings
 
 PASSWORD = "correct-horse-42"
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's, for the browser tests
 
 
 def closed_port() -> int:
@@ -56,6 +56,18 @@ async def seed_users(client: Client) -> None:
         extra_permissions=frozenset({Permission.UNMASK_PERSONAL_DATA}),
     )
     await users.create("admin1", PASSWORD, Role.ADMIN, display_name="管理员丁")
+
+
+async def seed_reviewers(users: UserStore, password: str) -> None:
+    """The browser tests' two supervisors: 张质检 sees masked data, 李班长 may unmask it."""
+    await users.create("zhangsan", password, Role.SUPERVISOR, display_name="张质检")
+    await users.create(
+        "lisi",
+        password,
+        Role.SUPERVISOR,
+        display_name="李班长",
+        extra_permissions=frozenset({Permission.UNMASK_PERSONAL_DATA}),
+    )
 
 
 async def seed_conversations(client: Client) -> dict[str, int]:

@@ -36,6 +36,11 @@ async def agent_flag(request: web.Request) -> web.StreamResponse:
 
 @require_permission(EDIT)
 async def flags_page(request: web.Request) -> web.StreamResponse:
+    notice = "已标记为处理完毕。" if request.query.get("done") else None
+    return await _render_flags(request, notice=notice)
+
+
+async def _render_flags(request: web.Request, status: int = 200, **extra: Any) -> web.Response:
     flags = await asyncio.to_thread(knowledge_console(request).flags.open_flags)
     return render(
         "console/knowledge_flags.html",
@@ -44,8 +49,9 @@ async def flags_page(request: web.Request) -> web.StreamResponse:
             "knowledge",
             flags=flags,
             can_resolve=current_user(request).can(REVIEW),
-            notice="已标记为处理完毕。" if request.query.get("done") else None,
+            **extra,
         ),
+        status=status,
     )
 
 
@@ -55,18 +61,7 @@ async def resolve_flag(request: web.Request) -> web.StreamResponse:
     box = knowledge_console(request).flags
     user = current_user(request).username
     if flag_id is None or not await asyncio.to_thread(box.resolve, flag_id, user):
-        flags = await asyncio.to_thread(box.open_flags)
-        return render(
-            "console/knowledge_flags.html",
-            context(
-                request,
-                "knowledge",
-                flags=flags,
-                can_resolve=True,
-                error="这条反馈不存在或已处理。",
-            ),
-            status=404,
-        )
+        return await _render_flags(request, 404, error="这条反馈不存在或已处理。")
     await audit(request, "knowledge.flag_resolved", str(flag_id))
     return redirect("/console/knowledge/flags?done=1")
 

@@ -80,10 +80,10 @@ async def upload(request: web.Request) -> web.StreamResponse:
 
 @require_permission(EDIT)
 async def dry_run_page(request: web.Request) -> web.StreamResponse:
-    folder = _folder(request)
-    if folder is None:
+    uploaded = await _uploaded(request)
+    if uploaded is None:
         return _upload_page(request, "这次上传已失效或已导入，请重新上传文件。", 404)
-    run = await asyncio.to_thread(_dry_run, request, folder)
+    folder, run = uploaded
     user = current_user(request)
     return render(
         "console/knowledge_import.html",
@@ -101,10 +101,10 @@ async def dry_run_page(request: web.Request) -> web.StreamResponse:
 
 @require_permission(REVIEW)
 async def confirm(request: web.Request) -> web.StreamResponse:
-    folder = _folder(request)
-    if folder is None:
+    uploaded = await _uploaded(request)
+    if uploaded is None:
         return _upload_page(request, "这次上传已失效或已导入，请重新上传文件。", 404)
-    run = await asyncio.to_thread(_dry_run, request, folder)
+    folder, run = uploaded
     user = current_user(request)
     if user.username == run.uploader:
         return _upload_page(request, "导入需由上传人以外的审核人确认发布。", 403)
@@ -187,12 +187,13 @@ def _dry_run(request: web.Request, folder: Path) -> DryRun:
     return DryRun(meta["file_name"], meta["uploader"], entries, new, changed, unchanged, report)
 
 
-def _folder(request: web.Request) -> Path | None:
+async def _uploaded(request: web.Request) -> tuple[Path, DryRun] | None:
+    """The upload the URL names and what importing it would do; None when it is gone."""
     token = request.match_info["token"]
     folder = _uploads(request) / token
     if not _TOKEN.match(token) or not (folder / "meta.json").is_file():
         return None
-    return folder
+    return folder, await asyncio.to_thread(_dry_run, request, folder)
 
 
 def _uploads(request: web.Request) -> Path:
