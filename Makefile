@@ -5,7 +5,7 @@ EVAL ?=
 OUT ?=
 HISTORY ?=
 
-.PHONY: setup model run test lint typecheck check bench nlu-report eval-search eval-routing eval-dialogue bench-search
+.PHONY: setup model run run-scaled test lint typecheck check bench nlu-report eval-search eval-routing eval-dialogue bench-search drill loadtest
 
 setup:
 	@bash scripts/setup.sh
@@ -18,10 +18,22 @@ model: setup
 # a second run embeds nothing). STANDARDS_CATALOGUE= (empty) skips it.
 STANDARDS_CATALOGUE ?= ../shared/data/standards/sports_facility_standards_catalogue.jsonl
 
-run: model
+define import_standards
 	@if [ -n "$(STANDARDS_CATALOGUE)" ] && [ -f "$(STANDARDS_CATALOGUE)" ]; then \
 		$(PY) -m bot kb seed && $(PY) -m bot kb import "$(STANDARDS_CATALOGUE)" --kind standard; fi
+endef
+
+run: model
+	$(import_standards)
 	@$(PY) -m bot run
+
+# Replicas behind HAProxy on PostgreSQL and Redis (SCALED_GATEWAYS, SCALED_RASA,
+# SCALED_ACTIONS, LB_PORT), e.g. `make run-scaled DATABASE_URL=postgresql://… REDIS_URL=redis://…`.
+# The settings are checked before the catalogue is imported into that database.
+run-scaled: model
+	@$(PY) -m bot run-scaled --check
+	$(import_standards)
+	@$(PY) -m bot run-scaled
 
 test: setup
 	@bash scripts/test.sh
@@ -51,3 +63,24 @@ eval-search: setup
 
 bench-search: setup
 	@$(PY) -m bot bench search $(if $(OUT),--out $(OUT))
+
+# Capacity at 1 and 2 replicas (bot/bench/load.py): locust (its own venv, .venv-load) drives
+# Chinese conversations through HAProxy in a step ramp of USERS citizens, DURATION measured
+# seconds a step, THINK seconds between turns; needs PostgreSQL and Redis (scratch
+# databases on the servers at LOAD_POSTGRES and LOAD_REDIS). About 5–8 minutes.
+USERS ?= 8,16,24,32,40,48,56
+DURATION ?= 20
+THINK ?= 1,3
+ACTIONS ?= 1
+LOAD_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/test
+LOAD_REDIS ?= redis://127.0.0.1:6379/0
+loadtest: model
+	@$(PY) -m bot bench load --users $(USERS) --duration $(DURATION) --think $(THINK) \
+		--actions $(ACTIONS) --postgres-url $(LOAD_POSTGRES) --redis-url $(LOAD_REDIS) $(if $(OUT),--json $(OUT))
+
+# Fault drills on the scaled deployment under load, on private Redis/PostgreSQL/RabbitMQ
+# servers (nothing shared is touched); exits non-zero when anything was lost or doubled.
+# DRILL_ONLY=rasa runs only the drills whose name contains it.
+DRILL_ONLY ?=
+drill: model
+	@$(PY) -m bot bench drill $(if $(DRILL_ONLY),--only $(DRILL_ONLY))

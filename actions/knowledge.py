@@ -25,6 +25,7 @@ from actions.base import HotlineAction, latest_text
 from actions.runtime import knowledge
 from actions.workorders.request import start_request
 from bot.knowledge.answer import answer_entry, answer_question
+from bot.knowledge.editing.flags import flaggable
 from bot.knowledge.models import Answer, Hit, Standard
 from bot.knowledge.numbers import find_standard_numbers
 from bot.knowledge.text import tokens
@@ -108,7 +109,11 @@ class ActionAnswerKnowledge(HotlineAction):
             answer.citation.entry_id if answer.citation else None,
         )
         if answer.confident and answer.citation is not None:
-            dispatcher.utter_message(text=answer.text, buttons=buttons_for(answer))
+            dispatcher.utter_message(
+                text=answer.text,
+                buttons=buttons_for(answer),
+                json_message=flaggable(answer.citation.entry_id),
+            )
             return [SlotSet("answered_entry", answer.citation.entry_id)]
         if describes_matter(question):
             # A described matter with no sure answer is a request for the departments to

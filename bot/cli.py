@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,26 @@ from bot.settings import Settings
 def register_core_commands(commands: Any) -> None:
     run = commands.add_parser("run", help="start Rasa, the action server and the gateway")
     run.set_defaults(handler=_run)
+    scaled = commands.add_parser(
+        "run-scaled",
+        help="start replicas of the gateway, Rasa and the action server behind HAProxy"
+        " (SCALED_GATEWAYS, SCALED_RASA, SCALED_ACTIONS; needs DATABASE_URL and REDIS_URL)",
+    )
+    scaled.add_argument(
+        "--check", action="store_true", help="only check the settings and HAProxy, start nothing"
+    )
+    scaled.set_defaults(handler=_run_scaled)
+    lb = commands.add_parser(
+        "lb-config", help="print HAProxy's configuration for replicas on several machines"
+    )
+    lb.add_argument("--gateways", required=True, help="host:port of each gateway, comma separated")
+    lb.add_argument("--rasa", required=True, help="host:port of each Rasa server")
+    lb.add_argument("--actions", required=True, help="host:port of each action server")
+    lb.add_argument("--public-bind", default="0.0.0.0:8080", help="where citizens connect")
+    lb.add_argument("--rasa-bind", default="0.0.0.0:5005", help="the gateways' RASA_URL")
+    lb.add_argument("--action-bind", default="0.0.0.0:5055", help="Rasa's action endpoint")
+    lb.add_argument("--stats-socket", default="/run/haproxy/hotline.sock", type=Path)
+    lb.set_defaults(handler=_lb_config)
     gateway = commands.add_parser("gateway", help="run the gateway process only")
     gateway.set_defaults(handler=_gateway)
     train = commands.add_parser(
@@ -38,6 +59,44 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     configure_logging("launcher", settings.log_level)
     return run_forever(settings)
+
+
+def _run_scaled(args: argparse.Namespace) -> int:
+    from bot.loadbalancer import LoadBalancerMissing
+    from bot.logs import configure_logging
+    from bot.scaled import ScaledModeError, ScaledStack, run_scaled_forever
+
+    settings = Settings.from_env()
+    configure_logging("launcher", settings.log_level)
+    try:
+        if args.check:
+            ScaledStack.from_settings(settings)
+            return 0
+        return run_scaled_forever(settings)
+    except (ScaledModeError, LoadBalancerMissing) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+def _lb_config(args: argparse.Namespace) -> int:
+    from bot.loadbalancer import Topology, parse_replicas, render
+    from bot.scaled import SERVER_TIMEOUT_MARGIN_S
+
+    try:
+        topology = Topology(
+            public_bind=args.public_bind,
+            rasa_bind=args.rasa_bind,
+            action_bind=args.action_bind,
+            gateways=parse_replicas("gateway", args.gateways),
+            rasa=parse_replicas("rasa", args.rasa),
+            actions=parse_replicas("actions", args.actions),
+        )
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    timeout_s = Settings.from_env().rasa_timeout_s + SERVER_TIMEOUT_MARGIN_S
+    print(render(topology, args.stats_socket, timeout_s), end="")
+    return 0
 
 
 def _gateway(args: argparse.Namespace) -> int:

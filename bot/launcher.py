@@ -34,9 +34,12 @@ class StartupError(RuntimeError):
 
 @dataclass
 class ManagedProcess:
+    """One process of the assistant; ``ready_url`` answers 200 once it can serve, or is
+    ``None`` for a worker with no HTTP side (the outbox relay), ready while it runs."""
+
     name: str
     command: list[str]
-    ready_url: str
+    ready_url: str | None
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
@@ -55,6 +58,8 @@ class ManagedProcess:
         )
 
     def is_ready(self) -> bool:
+        if self.ready_url is None:
+            return self.process is not None and self.exited() is None
         try:
             with urllib.request.urlopen(self.ready_url, timeout=2) as response:
                 return bool(response.status == 200)
@@ -65,8 +70,17 @@ class ManagedProcess:
         return None if self.process is None else self.process.poll()
 
     def stop(self, timeout_s: float = 15.0) -> None:
+        self.terminate()
+        self.wait_stopped(timeout_s)
+
+    def terminate(self) -> None:
+        """Asks the process group to stop (SIGTERM) without waiting for it."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
+
+    def wait_stopped(self, timeout_s: float = 15.0) -> None:
+        """After :meth:`terminate`: waits, and kills the group if it takes too long."""
+        if self.process is not None:
             try:
                 self.process.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
@@ -117,6 +131,70 @@ def app_environment(settings: Settings) -> dict[str, str]:
     }
 
 
+def workorder_process(settings: Settings) -> ManagedProcess:
+    return ManagedProcess(
+        "workorders",
+        [str(APP_PYTHON), "-m", "bot", "workorder-service"],
+        f"http://127.0.0.1:{settings.workorder_port}/readyz",
+        app_environment(settings),
+        settings.var_dir / "logs" / "workorders.log",
+    )
+
+
+def action_process(settings: Settings, name: str = "actions") -> ManagedProcess:
+    return ManagedProcess(
+        name,
+        [str(APP_PYTHON), "-m", "actions.server"],
+        f"http://127.0.0.1:{settings.action_port}/ready",  # the classifier is loaded
+        app_environment(settings),
+        settings.var_dir / "logs" / f"{name}.log",
+    )
+
+
+def rasa_process(settings: Settings, model: Path, name: str = "rasa") -> ManagedProcess:
+    return ManagedProcess(
+        name,
+        rasa_server_command(settings, model, write_endpoints(settings)),
+        f"http://127.0.0.1:{settings.rasa_port}/status?token={settings.rasa_token}",
+        rasa_environment(settings),
+        settings.var_dir / "logs" / f"{name}.log",
+    )
+
+
+def gateway_process(settings: Settings, name: str = "gateway") -> ManagedProcess:
+    return ManagedProcess(
+        name,
+        [str(APP_PYTHON), "-m", "bot", "gateway"],
+        f"http://127.0.0.1:{settings.gateway_port}/readyz",
+        app_environment(settings),
+        settings.var_dir / "logs" / f"{name}.log",
+    )
+
+
+def wait_until_ready(
+    processes: list[ManagedProcess], timeout_s: float, progress: Callable[[str], None]
+) -> None:
+    """Polls until every process answers ready; raises :class:`StartupError` when one exits
+    or the deadline passes (the caller decides what to stop)."""
+    deadline = time.monotonic() + timeout_s
+    pending = list(processes)
+    while pending:
+        for process in list(pending):
+            code = process.exited()
+            if code is not None:
+                raise StartupError(
+                    f"{process.name} exited with code {code}; see {process.log_path}"
+                )
+            if process.is_ready():
+                progress(f"  {process.name} is ready")
+                pending.remove(process)
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(p.name for p in pending)
+            raise StartupError(f"not ready after {timeout_s:.0f} s: {names}")
+        if pending:
+            time.sleep(0.5)
+
+
 class Stack:
     """The Rasa server, the action server, the gateway and (unless ``WORKORDER_URL`` points
     elsewhere) the reference work-order service, started together; each must become ready."""
@@ -127,42 +205,11 @@ class Stack:
 
     def _define(self, model: Path) -> list[ManagedProcess]:
         s = self.settings
-        logs = s.var_dir / "logs"
-        app_env = app_environment(s)
-        workorders = ManagedProcess(
-            "workorders",
-            [str(APP_PYTHON), "-m", "bot", "workorder-service"],
-            f"http://127.0.0.1:{s.workorder_port}/readyz",
-            app_env,
-            logs / "workorders.log",
-        )
         return [
-            *([workorders] if runs_reference_service(s) else []),
-            ManagedProcess(
-                "actions",
-                [
-                    str(APP_PYTHON),
-                    "-m",
-                    "actions.server",
-                ],
-                f"http://127.0.0.1:{s.action_port}/ready",  # the classifier is loaded
-                app_env,
-                logs / "actions.log",
-            ),
-            ManagedProcess(
-                "rasa",
-                rasa_server_command(s, model, write_endpoints(s)),
-                f"http://127.0.0.1:{s.rasa_port}/status?token={s.rasa_token}",
-                rasa_environment(s),
-                logs / "rasa.log",
-            ),
-            ManagedProcess(
-                "gateway",
-                [str(APP_PYTHON), "-m", "bot", "gateway"],
-                f"http://127.0.0.1:{s.gateway_port}/readyz",
-                app_env,
-                logs / "gateway.log",
-            ),
+            *([workorder_process(s)] if runs_reference_service(s) else []),
+            action_process(s),
+            rasa_process(s, model),
+            gateway_process(s),
         ]
 
     def start(self, timeout_s: float = 300.0, progress: Callable[[str], None] = print) -> None:
@@ -177,28 +224,23 @@ class Stack:
             process.start()
 
     def wait_ready(self, timeout_s: float = 300.0, progress: Callable[[str], None] = print) -> None:
-        deadline = time.monotonic() + timeout_s
-        pending = list(self.processes)
-        while pending:
-            for process in list(pending):
-                code = process.exited()
-                if code is not None:
-                    self.stop()
-                    raise StartupError(
-                        f"{process.name} exited with code {code}; see {process.log_path}"
-                    )
-                if process.is_ready():
-                    progress(f"  {process.name} is ready")
-                    pending.remove(process)
-            if pending and time.monotonic() > deadline:
-                self.stop()
-                names = ", ".join(p.name for p in pending)
-                raise StartupError(f"not ready after {timeout_s:.0f} s: {names}")
-            time.sleep(0.5)
+        try:
+            wait_until_ready(self.processes, timeout_s, progress)
+        except StartupError:
+            self.stop()
+            raise
+
+    @property
+    def url(self) -> str:
+        """Where citizens open the chat."""
+        return self.settings.gateway_url
 
     def stop(self) -> None:
+        """All at once: each process may take seconds to finish what it is doing."""
         for process in reversed(self.processes):
-            process.stop()
+            process.terminate()
+        for process in reversed(self.processes):
+            process.wait_stopped()
 
     def wait(self) -> int:
         """Blocks until Ctrl-C or until one process dies; then stops the others."""
@@ -222,7 +264,12 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run_forever(settings: Settings) -> int:
-    stack = Stack(settings)
+    return serve(Stack(settings), "12345 智能助手已启动 / the assistant is running")
+
+
+def serve(stack: Stack, started: str) -> int:
+    """Starts ``stack``, says where to open it (after ``started``), and runs until Ctrl-C,
+    SIGTERM or a process's death; every process is stopped on the way out."""
     print("Starting the 12345 assistant (first start trains the Rasa model; that takes minutes)…")
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -230,6 +277,9 @@ def run_forever(settings: Settings) -> int:
     except StartupError as exc:
         print(f"Startup failed: {exc}", file=sys.stderr)
         return 1
-    url = stack.settings.gateway_url
-    print(f"\n  12345 智能助手已启动 / the assistant is running: {url}/\n  Press Ctrl-C to stop.\n")
+    except KeyboardInterrupt:  # the children run in their own sessions: Ctrl-C misses them
+        print("\n正在停止… stopping all processes")
+        stack.stop()
+        return 0
+    print(f"\n  {started}: {stack.url}/\n  Press Ctrl-C to stop.\n")
     return stack.wait()

@@ -120,7 +120,8 @@ def ensure_model(
 
 
 def endpoints_config(settings: Settings) -> dict[str, Any]:
-    """The effective endpoints.yml: embedded defaults, or PostgreSQL and Redis when set."""
+    """The effective endpoints.yml: embedded defaults, or PostgreSQL, Redis and RabbitMQ
+    when set."""
     config: dict[str, Any] = {"action_endpoint": {"url": settings.action_url}}
     database = settings.rasa_tracker_db
     if database is None:
@@ -160,7 +161,25 @@ def endpoints_config(settings: Settings) -> dict[str, Any]:
         config["lock_store"] = lock
     else:
         config["lock_store"] = {"type": "in_memory"}
+    if settings.rabbitmq_url:
+        config["event_broker"] = event_broker_config(settings.rabbitmq_url, settings.rabbitmq_queue)
     return config
+
+
+def event_broker_config(url: str, queue: str) -> dict[str, Any]:
+    """Rasa's pika event broker, publishing every tracker event to the durable ``queue``
+    (bot/console/events.py reads it). Rasa takes the whole URL, so a vhost in its path is
+    kept, and wants the credentials as written in it: it adds them only when missing."""
+    parts = urlsplit(url)
+    username, _, password = parts.netloc.rpartition("@")[0].partition(":")
+    return {
+        "type": "pika",
+        "url": url,
+        "port": parts.port or 5672,
+        "username": username or "guest",
+        "password": password or "guest",
+        "queues": [queue],
+    }
 
 
 def write_endpoints(settings: Settings) -> Path:

@@ -97,6 +97,13 @@ class Settings:
     gateway_port: int = setting("GATEWAY_PORT", 8080)
     rasa_port: int = setting("RASA_PORT", 5005)
     action_port: int = setting("ACTION_PORT", 5055)
+    # The scaled deployment (`make run-scaled`, bot/scaled.py): HAProxy listens on LB_PORT
+    # for citizens, on RASA_PORT for the gateways and on ACTION_PORT for Rasa; replica i
+    # (from 1) of each tier listens on that port + i.
+    lb_port: int = setting("LB_PORT", 8080)
+    scaled_gateways: int = setting("SCALED_GATEWAYS", 2)
+    scaled_rasa: int = setting("SCALED_RASA", 2)
+    scaled_actions: int = setting("SCALED_ACTIONS", 1)
     public_url: str | None = setting("PUBLIC_URL", None)
     rasa_url: str = setting(
         "RASA_URL",
@@ -114,6 +121,12 @@ class Settings:
     # blocks the conversation this long at most) and how often a waiting turn checks.
     rasa_lock_lifetime_s: float = setting("RASA_LOCK_LIFETIME_S", 60.0)
     rasa_lock_poll_s: float = setting("RASA_LOCK_POLL_S", 0.02)
+    # RabbitMQ (amqp://user:password@host:port/vhost): Rasa publishes its tracker events to
+    # the queue RABBITMQ_QUEUE, and the gateways take what Rasa understood from there into
+    # the transcript and the console (bot/console/events.py). Unset: no broker; the gateway
+    # records it from each reply.
+    rabbitmq_url: str | None = setting("RABBITMQ_URL", None, secret=True)
+    rabbitmq_queue: str = setting("RABBITMQ_QUEUE", "hotline_events")
     max_message_chars: int = setting("MAX_MESSAGE_CHARS", 2000)
     max_request_bytes: int = setting("MAX_REQUEST_BYTES", 64 * 1024)
     rate_limit_messages: int = setting("RATE_LIMIT_MESSAGES", 20)
@@ -127,6 +140,8 @@ class Settings:
     trusted_proxy_header: str | None = setting("TRUSTED_PROXY_HEADER", None)
     # Console login attempts from one client address per 15 minutes (all accounts together).
     login_attempts_per_address: int = setting("LOGIN_ATTEMPTS_PER_ADDRESS", 60)
+    # Citizens' "答案有误/已过时" flags accepted from one client address per hour.
+    knowledge_flags_per_address: int = setting("KNOWLEDGE_FLAGS_PER_ADDRESS", 10)
     rasa_timeout_s: float = setting("RASA_TIMEOUT_S", 30.0)
     log_level: str = setting("LOG_LEVEL", "INFO")
     assist_api_token: str = setting("ASSIST_API_TOKEN", "", secret=True)
@@ -141,6 +156,9 @@ class Settings:
     # How often each search process checks the store's revision and swaps in a new index
     # after a publish or import (0 turns the watching off).
     kb_reload_poll_s: float = setting("KB_RELOAD_POLL_S", 1.0)
+    # Embedding threads of batch commands (`kb import`, `kb seed`, `kb eval`); 0 = one per
+    # core. `make run` imports before the services start, when the cores are free.
+    kb_import_threads: int = setting("KB_IMPORT_THREADS", 0)
     workorder_url: str = setting(
         "WORKORDER_URL",
         "http://127.0.0.1:8090",

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 
+from bot.console.events import EventFeed
 from bot.settings import Settings
 from bot.workorders.system import WorkOrderSystem
+from connectors.rabbitmq import RabbitMQEventFeed
 from connectors.workorders import HttpWorkOrderSystem
 
 logger = logging.getLogger(__name__)
@@ -28,3 +30,10 @@ def workorder_system(settings: Settings) -> WorkOrderSystem:
         settings.workorder_api_token,
         timeout_s=settings.workorder_timeout_s,
     )
+
+
+def event_feed(settings: Settings) -> EventFeed | None:
+    """Rasa's event stream on RabbitMQ, when ``RABBITMQ_URL`` is set."""
+    if not settings.rabbitmq_url:
+        return None
+    return RabbitMQEventFeed(settings.rabbitmq_url, settings.rabbitmq_queue)

@@ -31,6 +31,9 @@ class RasaClient:
         try:
             async with self.session.post(
                 self.base_url + WEBHOOK_PATH,
+                # Rasa reads the body; the query lets a load balancer send every turn of a
+                # conversation to one Rasa replica (HAProxy's ``balance url_param sender``).
+                params={"sender": conversation_id},
                 json=body,
                 headers={"Authorization": f"Bearer {self.token}"},
                 timeout=self.timeout,

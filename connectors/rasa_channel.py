@@ -1,16 +1,16 @@
 """Rasa input channel used by the gateway: REST behind a bearer token, with NLU details.
 
 This module runs inside the Rasa runtime (Python 3.10, rasa 3.6), not in the project's
-own venv, so it imports nothing but Rasa and Sanic. Rasa's stock REST channel accepts
-anyone who can reach the port and answers with bot messages only; the gateway is the only
+own venv, so it imports nothing but Rasa, Sanic and ``bot.rasa_turn`` (standard library
+only; the console's event stream reads turns by the same rules). Rasa's stock REST channel
+accepts anyone who can reach the port and answers with bot messages only; the gateway is the only
 client meant to talk to Rasa, and the transcript and the supervisor console need what
 Rasa understood (intent, confidence, entities, actions), so this channel returns both:
 ``{"messages": [...], "nlu": {...}, "actions": [...]}``.
 
 ``actions`` lists the actions run and, in order among them, the responses a custom action
-uttered by name (``dispatcher.utter_message(response="utter_default")``, recorded by Rasa as
-the bot event's ``utter_action``): whether the citizen got "没有完全理解" is told by what
-was said, not by the intent (``action_handle_unclear`` takes up most nlu_fallback turns).
+uttered by name (see ``bot.rasa_turn``): whether the citizen got "没有完全理解" is told by
+what was said, not by the intent (``action_handle_unclear`` takes up most nlu_fallback turns).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.rasa_turn import turn_actions, understanding
 
 logger = logging.getLogger(__name__)
 
@@ -101,29 +103,15 @@ async def _turn_details(request: Request, sender: str) -> Dict[str, Any]:
 def turn_details(tracker: DialogueStateTracker) -> Dict[str, Any]:
     """The latest message's NLU result, and the actions and responses of its turn."""
     parse = tracker.latest_message.parse_data if tracker.latest_message else {}
-    intent = parse.get("intent") or {}
-    actions: List[str] = []
+    turn: List[Dict[str, Any]] = []
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
             break
-        if isinstance(event, ActionExecuted) and event.action_name != "action_listen":
-            actions.append(str(event.action_name))
-        elif isinstance(event, BotUttered):
-            uttered = (event.metadata or {}).get("utter_action")
-            if isinstance(uttered, str) and uttered:
-                actions.append(uttered)
-    actions.reverse()
-    # a response run as an action (utter_greet in a rule) is recorded as both
-    actions = [a for i, a in enumerate(actions) if i == 0 or actions[i - 1] != a]
+        if isinstance(event, (ActionExecuted, BotUttered)):
+            turn.append(event.as_dict())
+    turn.reverse()
     return {
-        "nlu": {
-            "intent": intent.get("name"),
-            "confidence": intent.get("confidence"),
-            "entities": [
-                {"entity": e.get("entity"), "value": e.get("value")}
-                for e in parse.get("entities") or []
-            ],
-        },
-        "actions": actions,
+        "nlu": understanding(parse),
+        "actions": turn_actions(turn),
         "paused": tracker.is_paused(),
     }

@@ -13,17 +13,28 @@ Here every state change is one Lua script, which Redis runs without interleaving
 - ``<prefix>:lock:<conversation>:next`` — counter; INCR gives each waiter a unique ticket;
 - ``<prefix>:lock:<conversation>`` — sorted set of live tickets, scored by number;
 - ``<prefix>:lock:<conversation>:expires`` — ticket → expiry (Redis server time, ms), so a
-  replica killed while holding the lock blocks the conversation for one lifetime at most,
-  and no replica's clock matters.
+  holder that hangs blocks the conversation for one lifetime at most, and no replica's
+  clock matters;
+- ``<prefix>:lock:<conversation>:holders`` — ticket → the replica that holds it, and
+  ``<prefix>:holder:<replica>`` — that replica's heartbeat, renewed by a thread every
+  second with a TTL of a few seconds. A replica killed with ``kill -9`` stops beating, so
+  its tickets are dropped within that TTL and the conversation's next turn (on another
+  replica) goes ahead at once instead of waiting out the whole lifetime.
 
-All three keys carry a TTL of a lifetime plus a margin, so nothing is left behind.
+The four lock keys carry a TTL of a lifetime plus a margin, so nothing is left behind. The
+heartbeat keys are named inside the scripts, so the store needs one Redis server (not a
+cluster), as Rasa's own lock stores do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import threading
 import time
+import uuid
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,7 +47,8 @@ from redis import Redis
 logger = logging.getLogger(__name__)
 
 # Lua helpers shared by the scripts: the server's clock in milliseconds, and dropping
-# tickets whose holder outlived its lifetime (a crashed replica).
+# tickets whose holder outlived its lifetime (a hung replica) or stopped beating (a dead
+# one). ARGV[1] is the prefix of the heartbeat keys in every script.
 _PRELUDE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -44,52 +56,62 @@ local function drop_expired()
   local tickets = redis.call('ZRANGE', KEYS[1], 0, -1)
   for _, ticket in ipairs(tickets) do
     local expires = tonumber(redis.call('HGET', KEYS[3], ticket) or '0')
-    if expires <= now then
+    local holder = redis.call('HGET', KEYS[4], ticket)
+    local dead = holder and redis.call('EXISTS', ARGV[1] .. holder) == 0
+    if expires <= now or dead then
       redis.call('ZREM', KEYS[1], ticket)
       redis.call('HDEL', KEYS[3], ticket)
+      redis.call('HDEL', KEYS[4], ticket)
     end
   end
 end
 local function keep_for(ms)
-  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ms) end
+  for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ms) end
 end
 """
 
-# KEYS: queue, counter, expiries. ARGV: lifetime ms, key TTL ms. Returns the new ticket.
+# KEYS: queue, counter, expiries, holders. ARGV: heartbeat prefix, lifetime ms, key TTL
+# ms, holder, heartbeat TTL ms. Returns the new ticket. The holder's heartbeat is set here
+# too, so a ticket is never issued to a holder that looks dead.
 _ISSUE = (
     _PRELUDE
     + """
+redis.call('SET', ARGV[1] .. ARGV[4], '1', 'PX', tonumber(ARGV[5]))
 drop_expired()
 local ticket = redis.call('INCR', KEYS[2])
 redis.call('ZADD', KEYS[1], ticket, ticket)
-redis.call('HSET', KEYS[3], ticket, now + tonumber(ARGV[1]))
-keep_for(tonumber(ARGV[2]))
+redis.call('HSET', KEYS[3], ticket, now + tonumber(ARGV[2]))
+redis.call('HSET', KEYS[4], ticket, ARGV[4])
+keep_for(tonumber(ARGV[3]))
 return ticket
 """
 )
 
-# KEYS: queue, counter, expiries. ARGV: ticket. Returns the ticket now served (the
-# smallest live one), 0 when the queue is empty, -1 when ARGV's ticket has expired.
+# KEYS: queue, counter, expiries, holders. ARGV: heartbeat prefix, ticket. Returns the
+# ticket now served (the smallest live one), 0 when the queue is empty, -1 when ARGV's
+# ticket has expired.
 _SERVING = (
     _PRELUDE
     + """
 drop_expired()
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return -1 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0)
 return tonumber(first[1])
 """
 )
 
-# KEYS: queue, counter, expiries. ARGV: ticket. Deletes the keys when no one waits, in
-# the same step, so a ticket issued meanwhile can never be deleted with them.
+# KEYS: queue, counter, expiries, holders. ARGV: heartbeat prefix, ticket. Deletes the
+# keys when no one waits, in the same step, so a ticket issued meanwhile can never be
+# deleted with them.
 _RELEASE = (
     _PRELUDE
     + """
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[3], ARGV[2])
+redis.call('HDEL', KEYS[4], ARGV[2])
 drop_expired()
 if redis.call('ZCARD', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
   return 0
 end
 return redis.call('ZCARD', KEYS[1])
@@ -98,6 +120,7 @@ return redis.call('ZCARD', KEYS[1])
 
 DEFAULT_POLL_INTERVAL_S = 0.02
 KEY_TTL_MARGIN_S = 60.0
+DEFAULT_HOLDER_TTL_S = 5.0  # a dead replica's tickets are dropped this long after it died
 
 
 class AtomicRedisLockStore(LockStore):
@@ -105,8 +128,9 @@ class AtomicRedisLockStore(LockStore):
 
     Endpoint settings (``lock_store`` in endpoints.yml): ``url``, ``port``, ``db``,
     ``password``, ``key_prefix``, ``lock_lifetime`` (seconds a holder may keep the lock;
-    Rasa's ``TICKET_LOCK_LIFETIME`` when absent) and ``poll_interval`` (seconds between
-    checks while waiting; Rasa's fixed 1 s would add up to a second to a queued turn).
+    Rasa's ``TICKET_LOCK_LIFETIME`` when absent), ``poll_interval`` (seconds between
+    checks while waiting; Rasa's fixed 1 s would add up to a second to a queued turn) and
+    ``holder_ttl`` (seconds after its last heartbeat that a replica counts as dead).
     """
 
     def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:
@@ -120,9 +144,14 @@ class AtomicRedisLockStore(LockStore):
             password=options.get("password"),
             socket_timeout=float(options.get("socket_timeout", 10)),
         )
-        self.prefix = f"{options.get('key_prefix') or 'rasa'}:lock:"
+        key_prefix = options.get("key_prefix") or "rasa"
+        self.prefix = f"{key_prefix}:lock:"
+        self.heartbeat_prefix = f"{key_prefix}:holder:"
+        self.holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.holder_ttl_ms = int(float(options.get("holder_ttl") or DEFAULT_HOLDER_TTL_S) * 1000)
         self.lock_lifetime = float(options.get("lock_lifetime") or LOCK_LIFETIME)
         self.poll_interval = float(options.get("poll_interval") or DEFAULT_POLL_INTERVAL_S)
+        self._heartbeat: threading.Thread | None = None
         self._issue = self.red.register_script(_ISSUE)
         self._serving = self.red.register_script(_SERVING)
         self._release = self.red.register_script(_RELEASE)
@@ -130,22 +159,44 @@ class AtomicRedisLockStore(LockStore):
 
     def _keys(self, conversation_id: str) -> list[str]:
         queue = self.prefix + conversation_id
-        return [queue, f"{queue}:next", f"{queue}:expires"]
+        return [queue, f"{queue}:next", f"{queue}:expires", f"{queue}:holders"]
+
+    def _beat_forever(self) -> None:
+        """Renews this replica's heartbeat while the process lives (a thread, so a busy
+        event loop cannot make a live replica look dead)."""
+        key = self.heartbeat_prefix + self.holder
+        while True:
+            try:
+                self.red.set(key, "1", px=self.holder_ttl_ms)
+            except Exception as error:  # Redis restarting: the next beat tries again
+                logger.debug("lock heartbeat failed: %s", error)
+            time.sleep(self.holder_ttl_ms / 5000)
+
+    def _ensure_heartbeat(self) -> None:
+        if self._heartbeat is None or not self._heartbeat.is_alive():
+            self._heartbeat = threading.Thread(
+                target=self._beat_forever, name="lock-heartbeat", daemon=True
+            )
+            self._heartbeat.start()
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        self._ensure_heartbeat()
         lifetime_ms = int(lock_lifetime * 1000)
         ttl_ms = lifetime_ms + int(KEY_TTL_MARGIN_S * 1000)
+        args = [self.heartbeat_prefix, lifetime_ms, ttl_ms, self.holder, self.holder_ttl_ms]
         try:
-            return int(self._issue(keys=self._keys(conversation_id), args=[lifetime_ms, ttl_ms]))
+            return int(self._issue(keys=self._keys(conversation_id), args=args))
         except Exception as error:  # Rasa expects LockError for any store failure
             raise LockError(f"Could not issue a ticket for '{conversation_id}': {error}") from error
 
     def now_serving(self, conversation_id: str, ticket: int) -> int:
         """The ticket being served, 0 if none, -1 if ``ticket`` itself has expired."""
-        return int(self._serving(keys=self._keys(conversation_id), args=[ticket]))
+        args = [self.heartbeat_prefix, ticket]
+        return int(self._serving(keys=self._keys(conversation_id), args=args))
 
     def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
-        self._release(keys=self._keys(conversation_id), args=[ticket_number])
+        args = [self.heartbeat_prefix, ticket_number]
+        self._release(keys=self._keys(conversation_id), args=args)
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         self.finish_serving(conversation_id, ticket_number)
@@ -176,7 +227,7 @@ class AtomicRedisLockStore(LockStore):
 
     def get_lock(self, conversation_id: str) -> TicketLock | None:
         """A read-only snapshot for diagnostics; the store never writes a ``TicketLock``."""
-        queue, _, expiries = self._keys(conversation_id)
+        queue, _, expiries, _ = self._keys(conversation_id)
         tickets = [int(t) for t in self.red.zrange(queue, 0, -1)]
         if not tickets:
             return None

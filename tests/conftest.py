@@ -1,4 +1,4 @@
-"""Shared fixtures: real PostgreSQL and Redis servers, isolated per test session."""
+"""Shared fixtures: real PostgreSQL, Redis and RabbitMQ servers, isolated per test session."""
 
 from __future__ import annotations
 
@@ -55,6 +55,14 @@ def redis_url() -> str:
     if not url:
         pytest.skip("TEST_REDIS_URL is not set (make test sets it)")
     redis.Redis.from_url(url).ping()
+    return url
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    url = os.environ.get("TEST_RABBITMQ_URL")
+    if not url:
+        pytest.skip("TEST_RABBITMQ_URL is not set (make test sets it)")
     return url
 
 

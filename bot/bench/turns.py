@@ -1,8 +1,10 @@
 """`make bench` (``python -m bot bench``): turn latency through the gateway versus straight to Rasa, same turns, one run.
 
-Starts its own stack on free ports, then for 1, 10 and 50 concurrent conversations sends
-the same Chinese turns once through the gateway's REST channel and once straight to
-Rasa's (token-protected) REST channel, and reports p50/p95/p99 and the gateway's overhead.
+Starts its own stack on free ports, then for 1, 10 and 50 concurrent conversations
+(``bench turns --levels 1:30,50:150`` picks others) sends the same Chinese turns through
+the gateway's REST channel and straight to Rasa's (token-protected) REST channel, in
+alternating waves, and reports p50/p95/p99, the gateway's overhead and the gateway
+process's CPU time per turn (what it takes from Rasa on a shared machine).
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -34,34 +39,75 @@ TURNS = (
 # (concurrent conversations, conversations in all). Each conversation is the six TURNS,
 # as a citizen's chat is short; long synthetic chats would measure tracker growth instead.
 LEVELS = ((1, 30), (10, 60), (50, 150))
+Level = tuple[int, int]
 
 Send = Callable[[aiohttp.ClientSession, str, str], Awaitable[bool]]
 
 
-async def _run_level(send: Send, concurrency: int, conversations: int) -> tuple[list[float], int]:
-    """Latencies of the turns that were answered, and the number that were not."""
-    latencies: list[float] = []
-    failures = 0
-    remaining = iter(range(conversations))
+@dataclass
+class PathFigures:
+    """One path's turns over a level's waves."""
 
-    async def worker(session: aiohttp.ClientSession) -> None:
-        for _ in remaining:
-            sender = f"bench-{uuid.uuid4().hex[:10]}"
-            for text in TURNS:
-                started = time.perf_counter()
-                if await send(session, sender, text):
-                    latencies.append((time.perf_counter() - started) * 1000)
-                else:
-                    nonlocal failures
-                    failures += 1
+    latencies: list[float] = field(default_factory=list)
+    failures: int = 0
+    elapsed_s: float = 0.0
+    cpu_s: float = 0.0  # the gateway process's CPU time (the gateway path only)
 
+    def summary(self) -> dict[str, Any]:
+        turns = len(self.latencies)
+        return {
+            "turns": turns,
+            "unanswered": self.failures,
+            "p50_ms": round(statistics.median(self.latencies), 1),
+            "p95_ms": round(percentile(self.latencies, 0.95), 1),
+            "p99_ms": round(percentile(self.latencies, 0.99), 1),
+            "turns_per_s": round(turns / self.elapsed_s, 1),
+        }
+
+
+async def _run_wave(send: Send, concurrency: int, figures: PathFigures, pid: int | None) -> None:
+    """``concurrency`` conversations at once, each the six TURNS back to back."""
+
+    async def conversation(session: aiohttp.ClientSession) -> None:
+        sender = f"bench-{uuid.uuid4().hex[:10]}"
+        for text in TURNS:
+            started = time.perf_counter()
+            if await send(session, sender, text):
+                figures.latencies.append((time.perf_counter() - started) * 1000)
+            else:
+                figures.failures += 1
+
+    cpu_before = _cpu_s(pid)
+    started = time.perf_counter()
     connector = aiohttp.TCPConnector(limit=concurrency + 5)
     async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
-    return latencies, failures
+        await asyncio.gather(*(conversation(session) for _ in range(concurrency)))
+    figures.elapsed_s += time.perf_counter() - started
+    figures.cpu_s += _cpu_s(pid) - cpu_before
 
 
-async def _measure(settings: Settings) -> list[dict[str, Any]]:
+def _cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of a process and its threads (Linux), 0 without one."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def parse_levels(spec: str | None) -> tuple[Level, ...]:
+    """``1:30,50:150`` → ((1, 30), (50, 150)); None → :data:`LEVELS`."""
+    if not spec:
+        return LEVELS
+    levels = []
+    for part in spec.split(","):
+        concurrency, _, conversations = part.partition(":")
+        levels.append((int(concurrency), int(conversations or concurrency)))
+    return tuple(levels)
+
+
+async def _measure(
+    settings: Settings, levels: tuple[Level, ...], gateway_pid: int | None
+) -> list[dict[str, Any]]:
     gateway = f"{settings.gateway_url}/api/v1/messages"
     rasa = f"{settings.rasa_url}/webhooks/hotline/webhook"
     headers = {"Authorization": f"Bearer {settings.rasa_token}"}
@@ -88,30 +134,38 @@ async def _measure(settings: Settings) -> list[dict[str, Any]]:
         except (TimeoutError, aiohttp.ClientError):
             return False
 
-    await _run_level(via_rasa, 2, 1)  # warm-up: first calls load lazy resources
-    await _run_level(via_gateway, 2, 1)
+    await _run_wave(via_rasa, 2, PathFigures(), None)  # warm-up: lazy resources load
+    await _run_wave(via_gateway, 2, PathFigures(), None)
     results = []
-    for concurrency, conversations in LEVELS:
+    for concurrency, conversations in levels:
         print(f"  {concurrency} concurrent conversation(s)…")
-        row: dict[str, Any] = {"concurrency": concurrency}
-        for name, send in (("gateway", via_gateway), ("rasa", via_rasa)):
-            started = time.perf_counter()
-            latencies, failures = await _run_level(send, concurrency, conversations)
-            elapsed = time.perf_counter() - started
-            row[name] = {
-                "turns": len(latencies),
-                "unanswered": failures,
-                "p50_ms": round(statistics.median(latencies), 1),
-                "p95_ms": round(percentile(latencies, 0.95), 1),
-                "p99_ms": round(percentile(latencies, 0.99), 1),
-                "turns_per_s": round(len(latencies) / elapsed, 1),
-            }
+        via_gateway_figures, via_rasa_figures = PathFigures(), PathFigures()
+        # The two paths take turns, a wave of ``concurrency`` conversations each, so that
+        # both meet the same load from whatever else runs on the machine.
+        for wave in range(max(1, conversations // concurrency)):
+            paths = [
+                (via_gateway, via_gateway_figures, gateway_pid),
+                (via_rasa, via_rasa_figures, None),
+            ]
+            for send, figures, pid in paths if wave % 2 == 0 else reversed(paths):
+                await _run_wave(send, concurrency, figures, pid)
+        row: dict[str, Any] = {
+            "concurrency": concurrency,
+            "gateway": via_gateway_figures.summary(),
+            "rasa": via_rasa_figures.summary(),
+        }
         row["overhead_p50"] = round(row["gateway"]["p50_ms"] / row["rasa"]["p50_ms"], 2)
+        row["overhead_p50_ms"] = round(row["gateway"]["p50_ms"] - row["rasa"]["p50_ms"], 1)
+        if gateway_pid is not None:
+            row["gateway_cpu_ms_per_turn"] = round(
+                via_gateway_figures.cpu_s * 1000 / max(1, len(via_gateway_figures.latencies)), 1
+            )
         results.append(row)
     return results
 
 
 def main(args: argparse.Namespace) -> int:
+    levels = parse_levels(args.levels)
     base = Settings.from_env()
     var_dir = base.var_dir / "bench"
     shutil.rmtree(var_dir, ignore_errors=True)
@@ -122,7 +176,9 @@ def main(args: argparse.Namespace) -> int:
     print(f"Starting a stack for the benchmark (logs in {var_dir / 'logs'})…")
     stack.start()
     try:
-        results = asyncio.run(_measure(stack.settings))
+        gateway = next(p for p in stack.processes if p.name == "gateway").process
+        pid = gateway.pid if gateway is not None else None
+        results = asyncio.run(_measure(stack.settings, levels, pid))
     finally:
         stack.stop()
     print(
@@ -136,6 +192,10 @@ def main(args: argparse.Namespace) -> int:
                 f"{row['concurrency']:>4} {name:<8} {r['turns']:>5} {r['unanswered']:>6} {r['p50_ms']:>8} "
                 f"{r['p95_ms']:>8} {r['p99_ms']:>8} {r['turns_per_s']:>8}"
             )
-        print(f"     gateway/rasa p50 ratio: {row['overhead_p50']}")
+        print(
+            f"     gateway/rasa p50 ratio: {row['overhead_p50']}"
+            f" (gateway adds {row['overhead_p50_ms']} ms;"
+            f" its CPU per turn: {row.get('gateway_cpu_ms_per_turn', '?')} ms)"
+        )
     print(json.dumps(results, ensure_ascii=False))
     return 0

@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import as_utc, beijing_day, utcnow
@@ -108,7 +109,10 @@ def _insert(dialect: str) -> Any:
 
 
 class ConversationIndex:
-    """The transcript observer; also the entry point for bulk rebuilds."""
+    """The transcript's index (:class:`bot.conversation.transcript.TranscriptIndex`: the
+    gateway writes each row and its summary in one transaction), or an observer of a store
+    that commits rows alone (its own transaction per row); also the entry point for bulk
+    rebuilds."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -120,7 +124,7 @@ class ConversationIndex:
         async with self.engine.begin() as conn:
             await self.search.setup(conn)
 
-    # -- TranscriptObserver -------------------------------------------------------------
+    # -- TranscriptObserver (TranscriptIndex: apply_row, annotate_row) -------------------
 
     async def appended(self, row: dict[str, Any]) -> None:
         async with write_transaction(self.engine) as conn:
@@ -128,69 +132,112 @@ class ConversationIndex:
 
     async def annotated(self, row_id: int, data: dict[str, Any]) -> None:
         async with write_transaction(self.engine) as conn:
-            found = (
-                await conn.execute(
-                    select(
-                        transcript_table.c.conversation_id,
-                        transcript_table.c.role,
-                        transcript_table.c.text,
-                        transcript_table.c.created_at,
-                    ).where(transcript_table.c.id == row_id)
-                )
-            ).first()
-            if found is None:
-                return
-            seq = await conn.scalar(
-                select(conversation_table.c.seq).where(
-                    conversation_table.c.conversation_id == found.conversation_id
-                )
+            await self.annotate_row(conn, row_id, data)
+
+    async def annotate_row(
+        self, conn: AsyncConnection, row_id: int, data: Mapping[str, Any]
+    ) -> None:
+        """Folds what was learnt about a row after it was written into its summary.
+
+        Idempotent: NLU facts only lower the lowest confidence, add intents and set the
+        fallback flag, so the same annotation applied twice leaves the summary as once.
+        """
+        found = (
+            await conn.execute(
+                select(
+                    transcript_table.c.conversation_id,
+                    transcript_table.c.role,
+                    transcript_table.c.text,
+                    transcript_table.c.created_at,
+                ).where(transcript_table.c.id == row_id)
             )
-            if seq is not None:
-                await self._apply_data(
-                    conn,
-                    int(seq),
-                    row_id,
-                    found.role,
-                    data,
-                    None,
-                    found.text,
-                    as_utc(found.created_at),
-                )
+        ).first()
+        if found is None:
+            return
+        seq = await conn.scalar(
+            select(conversation_table.c.seq).where(
+                conversation_table.c.conversation_id == found.conversation_id
+            )
+        )
+        if seq is not None:
+            await self._apply_data(
+                conn,
+                int(seq),
+                row_id,
+                found.role,
+                data,
+                None,
+                found.text,
+                as_utc(found.created_at),
+            )
+
+    async def refresh_fallback(self, conn: AsyncConnection, conversation_id: str) -> None:
+        """Derives the fallback flag and the unanswered questions again from the citizen
+        rows: when a turn's actions were corrected (an event arrived after its turn was
+        summarised), this is the one NLU fact that can be withdrawn."""
+        seq = await conn.scalar(
+            select(conversation_table.c.seq).where(
+                conversation_table.c.conversation_id == conversation_id
+            )
+        )
+        if seq is None:
+            return
+        rows = await conn.execute(
+            select(transcript_table.c.id, transcript_table.c.data).where(
+                transcript_table.c.conversation_id == conversation_id,
+                transcript_table.c.role == "citizen",
+            )
+        )
+        fallen = [
+            row.id
+            for row in rows
+            if isinstance(nlu := (row.data or {}).get("nlu"), Mapping) and is_fallback(nlu)
+        ]
+        await conn.execute(
+            update(conversation_table)
+            .where(conversation_table.c.seq == seq)
+            .values(fallback=bool(fallen))
+        )
+        await conn.execute(
+            delete(unanswered_table).where(
+                unanswered_table.c.seq == seq, unanswered_table.c.transcript_id.notin_(fallen)
+            )
+        )
 
     # -- applying rows ------------------------------------------------------------------
 
     async def apply_row(self, conn: AsyncConnection, row: Mapping[str, Any]) -> int:
-        """Folds one transcript row into its conversation's summary; returns the seq."""
+        """Folds one transcript row into its conversation's summary; returns the seq.
+
+        It runs in the transaction that writes the row (every turn of every conversation),
+        so it costs two statements when the conversation has a summary already: a read,
+        and one update that carries the row's facts too.
+        """
         created = as_utc(row["created_at"])
-        await conn.execute(
-            _insert(self.dialect)(conversation_table)
-            .values(
-                conversation_id=row["conversation_id"],
-                channel=row["channel"],
-                started_at=created,
-                started_day=beijing_day(created),
-                last_at=created,
-                turns=0,
-                citizen_turns=0,
-                first_message="",
-                last_status="",
-                fallback=False,
-                handed_off=False,
-                reviewed=False,
-                flagged=False,
-                anonymised=False,
-            )
-            .on_conflict_do_nothing(index_elements=["conversation_id"])
-        )
-        current = (
+        current = await self._summary(conn, row["conversation_id"])
+        if current is None:  # the conversation's first row (or a rival's: nothing happens)
             await conn.execute(
-                select(
-                    conversation_table.c.seq,
-                    conversation_table.c.first_message,
-                    conversation_table.c.last_at,
-                ).where(conversation_table.c.conversation_id == row["conversation_id"])
+                _insert(self.dialect)(conversation_table)
+                .values(
+                    conversation_id=row["conversation_id"],
+                    channel=row["channel"],
+                    started_at=created,
+                    started_day=beijing_day(created),
+                    last_at=created,
+                    turns=0,
+                    citizen_turns=0,
+                    first_message="",
+                    last_status="",
+                    fallback=False,
+                    handed_off=False,
+                    reviewed=False,
+                    flagged=False,
+                    anonymised=False,
+                )
+                .on_conflict_do_nothing(index_elements=["conversation_id"])
             )
-        ).one()
+            current = await self._summary(conn, row["conversation_id"])
+            assert current is not None
         role = str(row["role"])
         text = str(row["text"] or "")
         data: Mapping[str, Any] = row.get("data") or {}
@@ -209,13 +256,21 @@ class ConversationIndex:
         elif role == "agent":
             values["handed_off"] = True
         seq = int(current.seq)
-        await conn.execute(
-            update(conversation_table).where(conversation_table.c.seq == seq).values(**values)
+        await self._apply_data(
+            conn, seq, int(row["id"]), role, data, created, text, created, values
         )
-        await self._apply_data(conn, seq, int(row["id"]), role, data, created, text, created)
         if role in SEARCHED_ROLES and text:
             await self.search.add(conn, seq, text)
         return seq
+
+    async def _summary(
+        self, conn: AsyncConnection, conversation_id: str
+    ) -> Row[Any, Any, Any] | None:
+        c = conversation_table.c
+        query = select(c.seq, c.first_message, c.last_at).where(
+            c.conversation_id == conversation_id
+        )
+        return (await conn.execute(query)).first()
 
     async def _apply_data(
         self,
@@ -227,10 +282,12 @@ class ConversationIndex:
         at: datetime | None,
         text: str,
         written_at: datetime,
+        changes: Mapping[str, Any] | None = None,
     ) -> None:
-        """``at`` is when the fact happened (None: now, for annotations arriving later)."""
+        """``at`` is when the fact happened (None: now, for annotations arriving later);
+        ``changes`` to the summary are the caller's, made in the same update."""
         c = conversation_table.c
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = dict(changes or {})
         nlu = data.get("nlu")
         if role == "citizen" and isinstance(nlu, Mapping):
             confidence = nlu.get("confidence")

@@ -15,11 +15,14 @@ from typing import Any, Protocol
 from bot.conversation.input import clean_citizen_text
 from bot.conversation.models import BotMessage, CitizenTurn, EngineReply, TurnResult
 from bot.conversation.ratelimit import RATE_LIMIT_REPLY, RateLimiter
-from bot.conversation.transcript import TranscriptStore
+from bot.conversation.transcript import Annotation, NewRow, TranscriptStore
 from bot.logs import conversation_context
 from bot.safety import detect_emergency, emergency_reply
 
 logger = logging.getLogger(__name__)
+
+TRANSCRIPT_KEY = "transcript_id"
+"""The message metadata that names the citizen's transcript row to Rasa (and its events)."""
 
 UNAVAILABLE_REPLY = (
     "抱歉，系统正忙，暂时无法回复您。您的留言已经记录，请稍后再试，也可以直接拨打12345热线电话。"
@@ -56,19 +59,23 @@ class ConversationService:
         max_message_chars: int,
         gate: HandoffGate | None = None,
         address_limiter: RateLimiter | None = None,
+        record_understanding: bool = True,
     ) -> None:
+        """``record_understanding=False``: what Rasa understood reaches the transcript by
+        Rasa's event stream (``RABBITMQ_URL``, bot/console/events.py), not from the reply."""
         self.engine = engine
         self.transcript = transcript
         self.rate_limiter = rate_limiter
         self.address_limiter = address_limiter
         self.max_message_chars = max_message_chars
         self.gate = gate
+        self.record_understanding = record_understanding
 
     async def handle_turn(self, turn: CitizenTurn) -> TurnResult:
         with conversation_context(turn.conversation_id):
             started = time.perf_counter()
-            result = await self._handle(turn)
-            await self._record_replies(turn, result)
+            result, understood = await self._handle(turn)
+            await self._record_replies(turn, result, understood)
             logger.info(
                 "turn handled",
                 extra={
@@ -80,32 +87,42 @@ class ConversationService:
             )
             return result
 
-    async def _handle(self, turn: CitizenTurn) -> TurnResult:
+    async def _handle(self, turn: CitizenTurn) -> tuple[TurnResult, Annotation | None]:
+        """The answer, and what Rasa understood of the citizen's row: written with the
+        replies, so the turn's end costs one commit."""
         cleaned = clean_citizen_text(turn.text, self.max_message_chars)
         if not await self._allowed(turn):
             await self._record_citizen(turn, cleaned.text, "rate_limited")
-            return TurnResult((BotMessage(RATE_LIMIT_REPLY),), status="rate_limited")
+            return TurnResult((BotMessage(RATE_LIMIT_REPLY),), status="rate_limited"), None
         citizen_row = await self._record_citizen(turn, cleaned.text, cleaned.reason)
         if cleaned.rejection is not None:
-            return TurnResult((BotMessage(cleaned.rejection),), status=cleaned.reason or "rejected")
+            rejection = TurnResult((BotMessage(cleaned.rejection),), cleaned.reason or "rejected")
+            return rejection, None
         emergency = detect_emergency(cleaned.text)
         if emergency is not None:
-            return TurnResult((BotMessage(emergency_reply(emergency)),), status="emergency")
+            return TurnResult((BotMessage(emergency_reply(emergency)),), status="emergency"), None
         if self.gate is not None:
             held = await self.gate.before_engine(turn, cleaned.text)
             if held is not None:
-                return held
-        metadata = {**turn.metadata, "channel": turn.channel}
+                return held, None
+        # The transcript row travels with the message into Rasa's user event, for the
+        # event stream to annotate it.
+        metadata = {**turn.metadata, "channel": turn.channel, TRANSCRIPT_KEY: citizen_row}
         try:
             reply = await self.engine.send(turn.conversation_id, cleaned.text, metadata)
         except DialogueUnavailable as exc:
             logger.warning(
                 "dialogue engine unavailable: %s", exc, extra={"event": "engine_unavailable"}
             )
-            return TurnResult((BotMessage(UNAVAILABLE_REPLY),), status="engine_unavailable")
-        await self.transcript.annotate(citizen_row, {"nlu": reply.understanding.to_json()})
+            unavailable = TurnResult((BotMessage(UNAVAILABLE_REPLY),), "engine_unavailable")
+            return unavailable, None
+        understood: Annotation | None = None
+        if self.record_understanding:
+            understood = (citizen_row, {"nlu": reply.understanding.to_json()})
         result = TurnResult(reply.messages, understanding=reply.understanding)
-        return result if self.gate is None else await self.gate.after_engine(turn, result)
+        if self.gate is not None:
+            result = await self.gate.after_engine(turn, result)
+        return result, understood
 
     async def _allowed(self, turn: CitizenTurn) -> bool:
         if not await self.rate_limiter.allow(f"{turn.channel}:{turn.conversation_id}"):
@@ -120,12 +137,11 @@ class ConversationService:
             turn.conversation_id, turn.channel, "citizen", text, data
         )
 
-    async def _record_replies(self, turn: CitizenTurn, result: TurnResult) -> None:
-        for message in result.messages:
-            await self.transcript.append(
-                turn.conversation_id,
-                turn.channel,
-                "bot",
-                message.text,
-                {"status": result.status, **message.to_json()},
-            )
+    async def _record_replies(
+        self, turn: CitizenTurn, result: TurnResult, understood: Annotation | None
+    ) -> None:
+        replies = [
+            NewRow("bot", message.text, {"status": result.status, **message.to_json()})
+            for message in result.messages
+        ]
+        await self.transcript.record(turn.conversation_id, turn.channel, replies, understood)

@@ -8,11 +8,13 @@ citizen sent is lost when the dialogue engine is down.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, Text, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage import metadata, write_transaction
 
@@ -32,8 +34,21 @@ transcript_table = Table(
 )
 
 
+async def merge_data(conn: AsyncConnection, row_id: int, data: dict[str, Any]) -> None:
+    """Merges ``data`` into a row's data (its keys replace the row's), in the caller's
+    transaction: the console's event stream records a turn and its summary together."""
+    current = await conn.scalar(
+        select(transcript_table.c.data).where(transcript_table.c.id == row_id)
+    )
+    await conn.execute(
+        transcript_table.update()
+        .where(transcript_table.c.id == row_id)
+        .values(data={**(current or {}), **data})
+    )
+
+
 class TranscriptObserver(Protocol):
-    """Told about each row once committed (e.g. the supervisor console's conversation index).
+    """Told about each row once committed (e.g. the handoff's live rows for agents).
 
     A failing observer is logged and never fails the turn: the row is already on record.
     """
@@ -43,9 +58,35 @@ class TranscriptObserver(Protocol):
     async def annotated(self, row_id: int, data: dict[str, Any]) -> None: ...
 
 
+class TranscriptIndex(Protocol):
+    """Tables derived from the transcript (the console's conversation index), written in
+    the transaction that writes the rows: the index never disagrees with the transcript,
+    and a turn costs one commit instead of one per row and per table. A failing index
+    never costs a row: the rows are written again without it (logged), and ``python -m
+    bot supervisor reindex`` catches the index up."""
+
+    async def apply_row(self, conn: AsyncConnection, row: Mapping[str, Any]) -> object: ...
+
+    async def annotate_row(
+        self, conn: AsyncConnection, row_id: int, data: Mapping[str, Any]
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class NewRow:
+    role: str  # citizen | bot | agent | system
+    text: str
+    data: dict[str, Any] | None = None
+
+
+Annotation = tuple[int, dict[str, Any]]
+"""A row id and what to merge into that row's data."""
+
+
 class TranscriptStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.indexes: list[TranscriptIndex] = []
         self.observers: list[TranscriptObserver] = []
 
     async def append(
@@ -57,43 +98,73 @@ class TranscriptStore:
         data: dict[str, Any] | None = None,
     ) -> int:
         """Appends one turn and returns its row id."""
-        row: dict[str, Any] = {
-            "conversation_id": conversation_id,
-            "channel": channel,
-            "role": role,
-            "text": text,
-            "data": data,
-            "created_at": datetime.now(UTC),
-        }
-        async with write_transaction(self.engine) as conn:
-            result = await conn.execute(transcript_table.insert().values(**row))
-        key = result.inserted_primary_key
-        assert key is not None
-        row_id = int(key[0])
-        row["id"] = row_id
-        for observer in self.observers:
-            try:
-                await observer.appended(row)
-            except Exception:
-                logger.exception("transcript observer failed on row %s", row_id)
+        [row_id] = await self.record(conversation_id, channel, [NewRow(role, text, data)])
         return row_id
 
     async def annotate(self, row_id: int, data: dict[str, Any]) -> None:
         """Merges what was learnt after the turn was written (e.g. the NLU result) into it."""
+        await self._store([], (row_id, data))
+
+    async def record(
+        self,
+        conversation_id: str,
+        channel: str,
+        rows: Sequence[NewRow],
+        annotation: Annotation | None = None,
+    ) -> list[int]:
+        """Appends rows of one conversation (a turn's replies) and merges ``annotation``
+        into an earlier row (the citizen's, with what Rasa understood), all in one
+        transaction; returns the new rows' ids."""
+        new: list[dict[str, Any]] = [
+            {
+                "conversation_id": conversation_id,
+                "channel": channel,
+                "role": row.role,
+                "text": row.text,
+                "data": row.data,
+                "created_at": datetime.now(UTC),
+            }
+            for row in rows
+        ]
+        await self._store(new, annotation)
+        return [int(row["id"]) for row in new]
+
+    async def _store(self, rows: list[dict[str, Any]], annotation: Annotation | None) -> None:
+        if not rows and annotation is None:
+            return
+        try:
+            await self._write(rows, annotation, self.indexes)
+        except Exception:
+            if not self.indexes:
+                raise
+            logger.exception("writing the transcript with its index failed: writing it alone")
+            await self._write(rows, annotation, ())
+        if annotation is not None:
+            for observer in self.observers:
+                await _tell(observer.annotated(*annotation), annotation[0])
+        for row in rows:
+            for observer in self.observers:
+                await _tell(observer.appended(row), row["id"])
+
+    async def _write(
+        self,
+        rows: list[dict[str, Any]],
+        annotation: Annotation | None,
+        indexes: Sequence[TranscriptIndex],
+    ) -> None:
         async with write_transaction(self.engine) as conn:
-            current = await conn.scalar(
-                select(transcript_table.c.data).where(transcript_table.c.id == row_id)
-            )
-            await conn.execute(
-                transcript_table.update()
-                .where(transcript_table.c.id == row_id)
-                .values(data={**(current or {}), **data})
-            )
-        for observer in self.observers:
-            try:
-                await observer.annotated(row_id, data)
-            except Exception:
-                logger.exception("transcript observer failed on row %s", row_id)
+            if annotation is not None:
+                await merge_data(conn, *annotation)
+                for index in indexes:
+                    await index.annotate_row(conn, *annotation)
+            for row in rows:
+                row.pop("id", None)  # set by a first try that failed
+                result = await conn.execute(transcript_table.insert().values(**row))
+                key = result.inserted_primary_key
+                assert key is not None
+                row["id"] = int(key[0])
+                for index in indexes:
+                    await index.apply_row(conn, row)
 
     async def history(self, conversation_id: str, limit: int = 500) -> list[dict[str, Any]]:
         query = (
@@ -118,3 +189,10 @@ class TranscriptStore:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [dict(row) for row in reversed(rows)]
+
+
+async def _tell(call: Awaitable[None], row_id: int) -> None:
+    try:
+        await call
+    except Exception:
+        logger.exception("transcript observer failed on row %s", row_id)

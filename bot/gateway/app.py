@@ -2,9 +2,10 @@
 
 Each audience's code (``channels``, ``handoff``, ``console``) only reads what it needs
 from the application (``bot.gateway.keys``); the hooks between parts are made here and
-nowhere else: the transcript's observers (the console's index, the handoff's live rows),
-the conversation service's gate (the handoff), the web chat's open hooks (replay of what
-an agent sent), the bus subscription (live delivery) and the shutdown of open sockets.
+nowhere else: the transcript's index (the console's, written in the rows' transaction)
+and observers (the handoff's live rows), the conversation service's gate (the handoff),
+the web chat's open hooks (replay of what an agent sent), the bus subscription (live
+delivery) and the shutdown of open sockets.
 Cleanup contexts run in the order they are added and are undone in reverse.
 """
 
@@ -34,6 +35,7 @@ from bot.accounts import (
 )
 from bot.accounts.passwords import WeakPassword
 from bot.accounts.store import LOCKOUT
+from bot.console.events import TurnStream
 from bot.console.index import ConversationIndex
 from bot.console.retention import Retention, retention_loop
 from bot.console.review import Review, project_vocabulary
@@ -73,6 +75,7 @@ from bot.settings import Settings
 from bot.storage import create_engine, create_tables
 from bot.wechat.channel import WeChatChannel
 from bot.wechat.ports import ChoiceStore, Deduplicator
+from bot.wiring import event_feed
 from bot.workorders.workcalendar import WorkingCalendar
 from connectors.rasa import RasaClient
 from connectors.rasa_tracker import RasaTracker
@@ -141,6 +144,7 @@ async def core_resources(app: web.Application) -> AsyncIterator[None]:
         rate_limiter(redis, settings.rate_limit_messages, window_s),
         settings.max_message_chars,
         address_limiter=rate_limiter(redis, settings.rate_limit_address_messages, window_s),
+        record_understanding=not settings.rabbitmq_url,
     )
     app[keys.LOGIN_LIMITER] = rate_limiter(
         redis, settings.login_attempts_per_address, LOCKOUT.total_seconds()
@@ -200,13 +204,14 @@ async def _warm_up(knowledge: LazyKnowledgeBase) -> None:
 
 
 async def console_resources(app: web.Application) -> AsyncIterator[None]:
-    """The supervisor console: the conversation index (kept current from the transcript),
-    review, retention (and its periodic job), the received work-order events."""
+    """The supervisor console: the conversation index (kept current from the transcript
+    and, with a broker, from Rasa's event stream), review, retention (and its periodic
+    job), the received work-order events."""
     settings = app[keys.SETTINGS]
     engine = app[keys.DB]
     index = ConversationIndex(engine)
     await index.setup()
-    app[keys.TRANSCRIPT].observers.append(index)
+    app[keys.TRANSCRIPT].indexes.append(index)
     retention = Retention.build(settings, engine, index.search)
     app[keys.CONSOLE] = ConsoleServices(
         engine,
@@ -219,6 +224,9 @@ async def console_resources(app: web.Application) -> AsyncIterator[None]:
     )
     stop = asyncio.Event()
     tasks = [asyncio.create_task(_backfill(index))]
+    feed = event_feed(settings)
+    if feed is not None:  # what Rasa understood comes by its event stream
+        tasks.append(asyncio.create_task(TurnStream(engine, index).follow(feed)))
     if settings.retention_days > 0:
         tasks.append(
             asyncio.create_task(

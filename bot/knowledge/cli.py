@@ -34,6 +34,11 @@ def register_knowledge_commands(commands: Any) -> None:
     )
     importer.add_argument("--prune", action="store_true", help="delete entries no longer in FILE")
     importer.add_argument("--no-embed", action="store_true", help="embed later (at next search)")
+    importer.add_argument(
+        "--force",
+        action="store_true",
+        help="import even if FILE is unchanged since its last import",
+    )
     importer.add_argument("--standard", help="document: the standard number it is the text of")
     importer.add_argument("--id", dest="entry_id", help="document: knowledge point id")
     importer.add_argument("--title", help="document: title (default: its first heading)")
@@ -44,6 +49,7 @@ def register_knowledge_commands(commands: Any) -> None:
     importer.set_defaults(handler=_import)
 
     seeder = sub.add_parser("seed", help="import the starter corpus in data/knowledge (idempotent)")
+    seeder.add_argument("--force", action="store_true", help="import even unchanged files")
     seeder.set_defaults(handler=_seed)
 
     search = sub.add_parser("search", help="ask the knowledge base")
@@ -94,6 +100,7 @@ def _import(args: argparse.Namespace) -> int:
         category=args.category,
         issuer=args.issuer,
         department=args.department,
+        skip_unchanged=not args.force,
     )
     store = KnowledgeStore.from_settings(settings)
     try:
@@ -119,7 +126,7 @@ def _seed(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     store = KnowledgeStore.from_settings(settings)
     try:
-        reports = seed(store, _embedder(settings), progress=True)
+        reports = seed(store, _embedder(settings), progress=True, skip_unchanged=not args.force)
     finally:
         store.close()
     for report in reports:
@@ -194,10 +201,9 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _embedder(settings: Settings) -> Any:
-    from bot.knowledge.embedder import load_embedder
+    from bot.knowledge.embedder import batch_embedder
 
-    print("加载向量模型…", file=sys.stderr)
-    return load_embedder(settings)
+    return batch_embedder(settings, lambda: print("加载向量模型…", file=sys.stderr))
 
 
 def _pair(item: str) -> tuple[str, str]:

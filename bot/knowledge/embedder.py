@@ -12,7 +12,8 @@ embeddings valid while swapping the model re-embeds everything.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -89,6 +90,48 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class LazyEmbedder:
+    """An :class:`Embedder` that loads its model on first use: a command that turns out to
+    have nothing to embed (an unchanged file) never pays the model's seconds."""
+
+    def __init__(self, load: Callable[[], Embedder]) -> None:
+        self._load = load
+        self._inner: Embedder | None = None
+
+    @property
+    def inner(self) -> Embedder:
+        if self._inner is None:
+            self._inner = self._load()
+        return self._inner
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def encode_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return self.inner.encode_queries(texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return self.inner.encode_passages(texts)
+
+
+def batch_embedder(settings: Settings, announce: Callable[[], None] = lambda: None) -> Embedder:
+    """The model for a batch job (an import, a seed, an evaluation): loaded when first
+    needed, with ``KB_IMPORT_THREADS`` threads (every core by default) where a serving
+    process keeps to ``EMBEDDING_THREADS``; ``announce`` runs just before it loads."""
+
+    def load() -> Embedder:
+        announce()
+        threads = settings.kb_import_threads or os.cpu_count() or 1
+        return load_embedder(settings.with_overrides(embedding_threads=threads))
+
+    return LazyEmbedder(load)
 
 
 def load_embedder(settings: Settings) -> Embedder:

@@ -49,7 +49,9 @@ from bot.knowledge.text import highlight_terms, normalise, snippet
 logger = logging.getLogger(__name__)
 
 DEFAULT_ANN_THRESHOLD = 20_000
-EMBED_BATCH = 64
+# Passages per model call and per transaction: one call sorts its texts by length, so
+# larger calls pad less.
+EMBED_BATCH = 256
 # A title counts as named by the question when it is at least this long and makes up at
 # least TITLE_SHARE of the question (so "停水" inside a long complaint does not count).
 MIN_TITLE_CHARS = 4
@@ -177,7 +179,9 @@ class KnowledgeBase:
         ann_threshold: int = DEFAULT_ANN_THRESHOLD,
         progress: bool = False,
         calibration: Calibration = DEFAULT_CALIBRATION,
+        previous: KnowledgeBase | None = None,
     ) -> KnowledgeBase:
+        """``previous``: the knowledge base this one replaces, whose work is reused."""
         position = {e.id: i for i, e in enumerate(entries)}
         entry_of_row = np.fromiter(
             (position[p.entry_id] for p in passages), dtype=np.int64, count=len(passages)
@@ -189,6 +193,7 @@ class KnowledgeBase:
             ann_threshold=ann_threshold,
             cache_dir=cache_dir,
             progress=progress,
+            previous=previous.index if previous is not None else None,
         )
         return cls(entries, index, embedder, calibration)
 
@@ -428,16 +433,25 @@ def _year_of(standard: Standard) -> str | None:
 
 
 def embed_missing(store: KnowledgeStore, embedder: Embedder, progress: bool = False) -> int:
-    """Embeds every passage that has no vector from this model yet; returns how many."""
+    """Embeds every passage that has no vector from this model yet; returns how many.
+
+    Chunks of ``EMBED_BATCH`` are saved one transaction each, without moving the revision;
+    it moves once at the end (also after a failure, for what was saved), so a running
+    search process swaps its index once per import instead of once per chunk.
+    """
     pending = store.passages_needing_embeddings(embedder.model_id)
     if not pending:
         return 0
     bar = tqdm(total=len(pending), desc="向量化", unit="段", disable=not progress)
-    for start in range(0, len(pending), EMBED_BATCH):
-        batch = pending[start : start + EMBED_BATCH]
-        vectors = embedder.encode_passages([text for _, text in batch])
-        store.save_embeddings(embedder.model_id, [pid for pid, _ in batch], vectors)
-        bar.update(len(batch))
-    bar.close()
+    try:
+        for start in range(0, len(pending), EMBED_BATCH):
+            batch = pending[start : start + EMBED_BATCH]
+            vectors = embedder.encode_passages([text for _, text in batch])
+            ids = [pid for pid, _ in batch]
+            store.save_embeddings(embedder.model_id, ids, vectors, bump=False)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+        store.announce()
     logger.info("embedded %d passages with %s", len(pending), embedder.model_id)
     return len(pending)

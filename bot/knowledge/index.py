@@ -22,7 +22,7 @@ import logging
 import math
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from bot.knowledge.lexical import Bm25Index
+from bot.knowledge.lexical import Bm25Index, TokenIds, token_ids
 from bot.knowledge.models import Passage
 from bot.knowledge.text import tokens
 from bot.knowledge.vectors import ExactIndex, HnswIndex, VectorIndex
@@ -110,10 +110,12 @@ class SearchIndex:
         ann_threshold: int,
         cache_dir: Path | None = None,
         progress: bool = False,
+        previous: SearchIndex | None = None,
     ) -> SearchIndex:
-        """Builds (or loads from ``cache_dir``, keyed by the corpus fingerprint) both indexes."""
+        """Builds (or loads from ``cache_dir``, keyed by the corpus fingerprint) both indexes;
+        passages whose text ``previous`` already tokenised are not tokenised again."""
         fingerprint = corpus_fingerprint(passages, vectors.shape[1])
-        bm25 = _load_or_build_bm25(passages, fingerprint, cache_dir, progress)
+        bm25 = _load_or_build_bm25(passages, fingerprint, cache_dir, progress, previous)
         dense: VectorIndex
         if len(passages) < ann_threshold:
             dense = ExactIndex(vectors)
@@ -243,7 +245,11 @@ def corpus_fingerprint(passages: Sequence[Passage], dimension: int) -> str:
 
 
 def _load_or_build_bm25(
-    passages: list[Passage], fingerprint: str, cache_dir: Path | None, progress: bool
+    passages: list[Passage],
+    fingerprint: str,
+    cache_dir: Path | None,
+    progress: bool,
+    previous: SearchIndex | None,
 ) -> Bm25Index:
     folder = cache_dir / f"bm25-{fingerprint}" if cache_dir else None
     if folder and (folder / "params.index.json").exists():
@@ -251,10 +257,15 @@ def _load_or_build_bm25(
             return Bm25Index.load(folder, len(passages))
         except (OSError, ValueError) as exc:
             logger.warning("rebuilding the BM25 index, the saved one is unreadable: %s", exc)
-    token_lists = [
-        tokens(p.text) for p in tqdm(passages, desc="分词", unit="段", disable=not progress)
-    ]
-    index = Bm25Index.build(token_lists)
+    known: Mapping[str, TokenIds] = {}
+    vocab = {"": 0}
+    if previous is not None:
+        known, vocab = previous.bm25.reusable([p.text_hash for p in previous.passages])
+    doc_ids = []
+    for passage in tqdm(passages, desc="分词", unit="段", disable=not progress):
+        ids = known.get(passage.text_hash)
+        doc_ids.append(ids if ids is not None else token_ids(tokens(passage.text), vocab))
+    index = Bm25Index.from_ids(doc_ids, vocab)
     if folder and cache_dir:
         _replace_cached(cache_dir, "bm25-", folder, index.save)
     return index

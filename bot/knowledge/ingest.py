@@ -8,13 +8,14 @@ sent through the embedding model again.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from bot.knowledge.embedder import Embedder
 from bot.knowledge.engine import embed_missing
 from bot.knowledge.importers.catalogue import CATALOGUE_FORMATS, read_catalogue
 from bot.knowledge.importers.documents import DOCUMENT_FORMATS, DocumentError, read_document
+from bot.knowledge.importers.ledger import import_digest, last_import, remember_import
 from bot.knowledge.importers.report import ImportReport
 from bot.knowledge.models import Entry, KnowledgePoint, Provenance, Standard
 from bot.knowledge.numbers import find_standard_numbers, parse_standard_number
@@ -59,6 +60,14 @@ class ImportOptions:
     department: str = ""
     material_type: str = "文件全文"
     source: str | None = None
+    # Skip a file imported before exactly as it is now (``importers/ledger.py``).
+    skip_unchanged: bool = False
+
+    def shaping(self) -> dict[str, object]:
+        """The options that decide what entries a file becomes (not how it is reported)."""
+        values = asdict(self)
+        del values["progress"], values["skip_unchanged"]
+        return values
 
 
 def detect_format(path: Path, explicit: str | None) -> str:
@@ -96,8 +105,17 @@ def read_file(
 def import_file(
     path: Path, store: KnowledgeStore, embedder: Embedder | None, options: ImportOptions
 ) -> ImportReport:
+    """Reads, upserts and embeds a file; with ``skip_unchanged`` a file imported before just
+    as it is now is not read at all (the embedder, if lazy, is never loaded)."""
+    digest = import_digest(path, options.shaping()) if path.is_file() else None
+    if options.skip_unchanged and digest is not None:
+        last = last_import(store, _origin(path))
+        if last is not None and last[0] == digest:
+            report = ImportReport(_origin(path), detect_format(path, options.format))
+            report.skipped_since = last[1]
+            return report
     entries, report = read_file(path, store, options)
-    if not path.is_file():
+    if digest is None:
         return report
     origin = report.path
     if entries:
@@ -116,17 +134,19 @@ def import_file(
             report.removed = sorted(stale)
     if embedder is not None:
         report.embedded = embed_missing(store, embedder, progress=options.progress)
+        remember_import(store, origin, digest)
     return report
 
 
 def seed(
-    store: KnowledgeStore, embedder: Embedder | None, progress: bool = False
+    store: KnowledgeStore,
+    embedder: Embedder | None,
+    progress: bool = False,
+    skip_unchanged: bool = False,
 ) -> list[ImportReport]:
     """Imports the starter corpus shipped in data/knowledge; running it twice changes nothing."""
-    return [
-        import_file(path, store, embedder, ImportOptions(prune=True, progress=progress))
-        for path in SEED_FILES
-    ]
+    options = ImportOptions(prune=True, progress=progress, skip_unchanged=skip_unchanged)
+    return [import_file(path, store, embedder, options) for path in SEED_FILES]
 
 
 def _document_entries(

@@ -1,9 +1,15 @@
-"""BM25 over jieba tokens (bm25s): the half of search that finds exact words and names."""
+"""BM25 over jieba tokens (bm25s): the half of search that finds exact words and names.
+
+Each passage's tokens are kept as vocabulary ids, in memory and beside the saved index, so
+the index rebuilt after a publish tokenises only the passages whose text changed: jieba
+is nearly all of a build (≈ 6 s for 10,000 catalogue passages on a busy 2-core machine,
+against 0.6 s for bm25s on the ids).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import bm25s
@@ -12,26 +18,61 @@ from numpy.typing import NDArray
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
+TokenIds = NDArray[np.int32]
+_IDS_FILE = "token_ids.npz"
+
+
+def token_ids(tokens: Iterable[str], vocab: dict[str, int]) -> TokenIds:
+    """``tokens`` as ids of ``vocab``, which grows by the new ones ("" for an empty text)."""
+    ids = [vocab.setdefault(token, len(vocab)) for token in tokens if token]
+    return np.asarray(ids or [vocab.setdefault("", len(vocab))], dtype=np.int32)
+
 
 class Bm25Index:
-    def __init__(self, retriever: bm25s.BM25, size: int) -> None:
+    def __init__(self, retriever: bm25s.BM25, doc_ids: list[TokenIds] | None) -> None:
         self._retriever = retriever
         self._vocab: dict[str, int] = retriever.vocab_dict
-        self.size = size
+        self.doc_ids = doc_ids  # None for an index saved before ids were kept
+        self.size = int(retriever.scores["num_docs"])
 
     @classmethod
     def build(cls, token_lists: Sequence[list[str]]) -> Bm25Index:
+        vocab: dict[str, int] = {"": 0}
+        return cls.from_ids([token_ids(tokens, vocab) for tokens in token_lists], vocab)
+
+    @classmethod
+    def from_ids(cls, doc_ids: list[TokenIds], vocab: dict[str, int]) -> Bm25Index:
+        """An index over passages already tokenised; ``vocab`` becomes this index's own."""
         retriever = bm25s.BM25()
-        retriever.index([tokens or [""] for tokens in token_lists], show_progress=False)
-        return cls(retriever, len(token_lists))
+        retriever.index((doc_ids, vocab), show_progress=False)
+        return cls(retriever, doc_ids)
 
     @classmethod
     def load(cls, folder: Path, size: int) -> Bm25Index:
         retriever = bm25s.BM25.load(str(folder), show_progress=False)
-        return cls(retriever, size)
+        if int(retriever.scores["num_docs"]) != size:
+            raise ValueError(f"the saved index has {retriever.scores['num_docs']} passages")
+        doc_ids = None
+        if (folder / _IDS_FILE).exists():
+            with np.load(folder / _IDS_FILE) as saved:
+                ends = saved["ends"]
+                doc_ids = np.split(saved["flat"], ends[:-1]) if len(ends) else []
+        return cls(retriever, doc_ids)
 
     def save(self, folder: Path) -> None:
         self._retriever.save(str(folder), show_progress=False)
+        if self.doc_ids is not None:
+            ends = np.cumsum([len(ids) for ids in self.doc_ids])
+            flat = np.concatenate(self.doc_ids) if self.doc_ids else np.zeros(0, np.int32)
+            np.savez(folder / _IDS_FILE, flat=flat, ends=ends)
+
+    def reusable(self, text_hashes: Sequence[str]) -> tuple[Mapping[str, TokenIds], dict[str, int]]:
+        """For a rebuild: this index's token ids by passage text hash (``text_hashes`` in row
+        order), and a copy of its vocabulary to extend (the copy: this index keeps serving
+        while the next one is built)."""
+        if self.doc_ids is None:
+            return {}, {"": 0}
+        return dict(zip(text_hashes, self.doc_ids, strict=True)), dict(self._vocab)
 
     def known(self, query_tokens: Sequence[str]) -> list[str]:
         """The query tokens that occur somewhere in the corpus."""

@@ -76,6 +76,7 @@ def _reopen(settings: Settings, current: KnowledgeBase) -> KnowledgeBase:
             cache_dir=settings.var_dir / "knowledge-index",
             ann_threshold=settings.kb_ann_threshold,
             calibration=current.calibration,
+            previous=current,
         )
     finally:
         store.close()
@@ -104,6 +105,11 @@ class LazyKnowledgeBase:
         self._store: KnowledgeStore | None = None
         self._stopped = threading.Event()
         self._swapped = threading.Condition()
+
+    @property
+    def revision(self) -> int:
+        """The store revision the serving knowledge base reflects (-1 before it loads)."""
+        return self._revision
 
     def get_sync(self) -> KnowledgeBase:
         with self._lock:

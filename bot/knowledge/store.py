@@ -163,6 +163,18 @@ class KnowledgeStore:
             )
         return entry_from_json(data) if data is not None else None
 
+    def get_many(self, entry_ids: Sequence[str]) -> list[Entry]:
+        """The entries among ``entry_ids`` that exist, in one query per batch."""
+        found: list[Entry] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(entry_ids), _BATCH):
+                chunk = list(entry_ids[start : start + _BATCH])
+                rows = conn.execute(
+                    sa.select(entries_table.c.data).where(entries_table.c.id.in_(chunk))
+                )
+                found += [entry_from_json(row.data) for row in rows]
+        return found
+
     def all_entries(self) -> list[Entry]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(entries_table.c.data).order_by(entries_table.c.id))
@@ -189,41 +201,65 @@ class KnowledgeStore:
             return {row.id for row in rows}
 
     def upsert(self, entries: Sequence[Entry], origin: str) -> UpsertResult:
-        """Writes new and changed entries; a passage whose text is unchanged keeps its vector."""
+        """Writes new and changed entries; a passage whose text is unchanged keeps its vector.
+
+        One transaction per batch, and the revision moves once at the end: every search
+        process swaps its index once per import, not once per batch.
+        """
         results = []
         for start in range(0, len(entries), _BATCH):
             with self.engine.begin() as conn:
-                results.append(self.upsert_in(conn, entries[start : start + _BATCH], origin))
-        return UpsertResult(
+                chunk = entries[start : start + _BATCH]
+                results.append(self.upsert_in(conn, chunk, origin, bump=False))
+        result = UpsertResult(
             [i for r in results for i in r.added],
             [i for r in results for i in r.updated],
             [i for r in results for i in r.unchanged],
         )
-
-    def upsert_in(self, conn: sa.Connection, entries: Sequence[Entry], origin: str) -> UpsertResult:
-        """``upsert`` inside the caller's transaction (the console commits its record too)."""
-        rows = conn.execute(
-            sa.select(entries_table.c.id, entries_table.c.content_hash).where(
-                entries_table.c.id.in_([e.id for e in entries])
-            )
-        )
-        known = {row.id: row.content_hash for row in rows}
-        result = UpsertResult([], [], [])
-        for entry in entries:
-            digest = entry.content_hash()
-            if known.get(entry.id) == digest:
-                result.unchanged.append(entry.id)
-                conn.execute(
-                    entries_table.update()
-                    .where(entries_table.c.id == entry.id)
-                    .values(origin=origin)
-                )
-                continue
-            (result.updated if entry.id in known else result.added).append(entry.id)
-            self._write(conn, entry, digest, origin, exists=entry.id in known)
         if result.added or result.updated:
+            self.announce()
+        return result
+
+    def upsert_in(
+        self, conn: sa.Connection, entries: Sequence[Entry], origin: str, bump: bool = True
+    ) -> UpsertResult:
+        """``upsert`` inside the caller's transaction (the console commits its record too)."""
+        result = UpsertResult([], [], [])
+        for start in range(0, len(entries), _BATCH):
+            self._upsert_chunk(conn, entries[start : start + _BATCH], origin, result)
+        if bump and (result.added or result.updated):
             self.bump_revision(conn)
         return result
+
+    def _upsert_chunk(
+        self, conn: sa.Connection, entries: Sequence[Entry], origin: str, result: UpsertResult
+    ) -> None:
+        c = entries_table.c
+        known = {
+            row.id: row
+            for row in conn.execute(
+                sa.select(c.id, c.content_hash, c.origin).where(c.id.in_([e.id for e in entries]))
+            )
+        }
+        added: list[tuple[Entry, str]] = []
+        updated: list[tuple[Entry, str]] = []
+        claimed: list[str] = []  # unchanged entries another file or the console wrote last
+        for entry in entries:
+            digest = entry.content_hash()
+            row = known.get(entry.id)
+            if row is None:
+                result.added.append(entry.id)
+                added.append((entry, digest))
+            elif row.content_hash != digest:
+                result.updated.append(entry.id)
+                updated.append((entry, digest))
+            else:
+                result.unchanged.append(entry.id)
+                if row.origin != origin:
+                    claimed.append(entry.id)
+        if claimed:
+            conn.execute(entries_table.update().where(c.id.in_(claimed)).values(origin=origin))
+        self._write(conn, added, updated, origin)
 
     def delete(self, entry_ids: Iterable[str]) -> int:
         with self.engine.begin() as conn:
@@ -240,48 +276,64 @@ class KnowledgeStore:
         return len(ids)
 
     def _write(
-        self, conn: sa.Connection, entry: Entry, digest: str, origin: str, exists: bool
+        self,
+        conn: sa.Connection,
+        added: Sequence[tuple[Entry, str]],
+        updated: Sequence[tuple[Entry, str]],
+        origin: str,
     ) -> None:
-        values: dict[str, Any] = {
-            "kind": entry.kind.value,
-            "match_key": entry.match_key if isinstance(entry, Standard) else None,
-            "title": entry.title,
-            "status": entry.status.value if isinstance(entry, Standard) else None,
-            "origin": origin,
-            "data": entry_to_json(entry),
-            "content_hash": digest,
-            "updated_at": datetime.now(UTC),
-        }
-        old_vectors: dict[str, tuple[str | None, bytes | None]] = {}
-        if exists:
+        """A few set-wise statements for a whole batch: row-by-row statements made a
+        10,000-row import spend its time in the database driver."""
+        now = datetime.now(UTC)
+        old_vectors: dict[tuple[str, str], tuple[str | None, bytes | None]] = {}
+        if updated:
+            ids = [entry.id for entry, _ in updated]
+            p = passages_table.c
             rows = conn.execute(
-                sa.select(
-                    passages_table.c.text_hash, passages_table.c.model, passages_table.c.embedding
-                ).where(passages_table.c.entry_id == entry.id)
+                sa.select(p.entry_id, p.text_hash, p.model, p.embedding).where(p.entry_id.in_(ids))
             )
-            old_vectors = {row.text_hash: (row.model, row.embedding) for row in rows}
-            conn.execute(passages_table.delete().where(passages_table.c.entry_id == entry.id))
+            old_vectors = {(r.entry_id, r.text_hash): (r.model, r.embedding) for r in rows}
+            conn.execute(passages_table.delete().where(p.entry_id.in_(ids)))
             conn.execute(
-                entries_table.update().where(entries_table.c.id == entry.id).values(values)
+                entries_table.update()
+                .where(entries_table.c.id == sa.bindparam("entry_id"))
+                .values({name: sa.bindparam(f"new_{name}") for name in _ENTRY_COLUMNS}),
+                [
+                    {
+                        "entry_id": entry.id,
+                        **{
+                            f"new_{k}": v
+                            for k, v in _entry_values(entry, digest, origin, now).items()
+                        },
+                    }
+                    for entry, digest in updated
+                ],
             )
-        else:
-            conn.execute(entries_table.insert().values(id=entry.id, **values))
+        if added:
+            conn.execute(
+                entries_table.insert(),
+                [
+                    {"id": entry.id, **_entry_values(entry, digest, origin, now)}
+                    for entry, digest in added
+                ],
+            )
         rows_to_insert = []
-        for passage in passages_of(entry):
-            model, vector = old_vectors.get(passage.text_hash, (None, None))
-            rows_to_insert.append(
-                {
-                    "id": passage.id,
-                    "entry_id": entry.id,
-                    "ordinal": passage.ordinal,
-                    "heading": passage.heading,
-                    "body": passage.body,
-                    "text": passage.text,
-                    "text_hash": passage.text_hash,
-                    "model": model,
-                    "embedding": vector,
-                }
-            )
+        for entry, _ in (*added, *updated):
+            for passage in passages_of(entry):
+                model, vector = old_vectors.get((entry.id, passage.text_hash), (None, None))
+                rows_to_insert.append(
+                    {
+                        "id": passage.id,
+                        "entry_id": entry.id,
+                        "ordinal": passage.ordinal,
+                        "heading": passage.heading,
+                        "body": passage.body,
+                        "text": passage.text,
+                        "text_hash": passage.text_hash,
+                        "model": model,
+                        "embedding": vector,
+                    }
+                )
         if rows_to_insert:
             conn.execute(passages_table.insert(), rows_to_insert)
 
@@ -298,8 +350,14 @@ class KnowledgeStore:
             return [(row.id, row.text) for row in rows]
 
     def save_embeddings(
-        self, model_id: str, ids: Sequence[str], vectors: NDArray[np.float32]
+        self,
+        model_id: str,
+        ids: Sequence[str],
+        vectors: NDArray[np.float32],
+        *,
+        bump: bool = True,
     ) -> None:
+        """``bump=False`` for one chunk of many: the caller ``announce``s once at the end."""
         with self.engine.begin() as conn:
             conn.execute(
                 passages_table.update()
@@ -310,6 +368,12 @@ class KnowledgeStore:
                     for pid, vec in zip(ids, vectors, strict=True)
                 ],
             )
+            if bump:
+                self.bump_revision(conn)
+
+    def announce(self) -> None:
+        """Moves the revision after writes made without it (a whole import at once)."""
+        with self.engine.begin() as conn:
             self.bump_revision(conn)
 
     def index_rows(self, model_id: str, dimension: int) -> IndexRows:
@@ -340,6 +404,32 @@ class KnowledgeStore:
                 .order_by(passages_table.c.entry_id, passages_table.c.ordinal)
             )
             yield from result
+
+
+_ENTRY_COLUMNS = (
+    "kind",
+    "match_key",
+    "title",
+    "status",
+    "origin",
+    "data",
+    "content_hash",
+    "updated_at",
+)
+
+
+def _entry_values(entry: Entry, digest: str, origin: str, now: datetime) -> dict[str, Any]:
+    """The ``kb_entries`` columns (all of ``_ENTRY_COLUMNS``) for an entry."""
+    return {
+        "kind": entry.kind.value,
+        "match_key": entry.match_key if isinstance(entry, Standard) else None,
+        "title": entry.title,
+        "status": entry.status.value if isinstance(entry, Standard) else None,
+        "origin": origin,
+        "data": entry_to_json(entry),
+        "content_hash": digest,
+        "updated_at": now,
+    }
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -47,7 +47,9 @@ class CachedEmbedder:
     def encode_passages(self, texts: Sequence[str]) -> NDArray[np.float32]:
         digests = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
         found = self._read(digests)
-        missing = [i for i, digest in enumerate(digests) if digest not in found]
+        # One text repeated in a batch (the same clause in many entries) is embedded once.
+        first = {digest: i for i, digest in reversed(list(enumerate(digests)))}
+        missing = [i for digest, i in first.items() if digest not in found]
         if missing:
             vectors = self.inner.encode_passages([texts[i] for i in missing])
             fresh = {digests[i]: vectors[row] for row, i in enumerate(missing)}

@@ -22,6 +22,7 @@ def stack_settings(var_dir: Path, **overrides: object) -> Settings:
         "rasa_token": uuid.uuid4().hex,
         "database_url": None,
         "redis_url": None,
+        "rabbitmq_url": None,
         "kb_preload": True,
         "rate_limit_address_messages": 1_000_000,  # every simulated citizen is on 127.0.0.1
     }

@@ -89,3 +89,41 @@ async def test_stock_redis_lock_store_lets_two_replicas_hold_the_same_ticket(
 
 async def test_atomic_lock_store_queues_the_second_replica(private_redis: Redis) -> None:
     assert await _race("atomic", private_redis) == [1, 2]
+
+
+async def _issue(port: int, conversation: str) -> int:
+    replica = await asyncio.create_subprocess_exec(
+        str(RASA_PYTHON),
+        str(Path(__file__).with_name("issue_ticket.py")),
+        "atomic",
+        str(port),
+        conversation,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await replica.communicate()
+    assert replica.returncode == 0
+    return int(out.decode())
+
+
+async def test_a_dead_replicas_ticket_is_dropped_once_its_heartbeat_stops(
+    private_redis: Redis,
+) -> None:
+    """A replica that dies holding a conversation's lock (here: it exits without releasing
+    it, as ``kill -9`` would) stops renewing its heartbeat; the next replica's ticket then
+    drops the dead one's instead of queueing behind it for the whole lock lifetime."""
+    while True:
+        try:
+            await private_redis.ping()
+            break
+        except RedisConnectionError:
+            await asyncio.sleep(0.05)
+    port = private_redis.connection_pool.connection_kwargs["port"]
+    assert await _issue(port, "citizen-2") == 1
+    # Event-driven: the dead replica's heartbeat key expires on its own (a few seconds).
+    while await private_redis.keys("hotline:holder:*"):  # noqa: ASYNC110 - state lives in Redis
+        await asyncio.sleep(0.1)
+    assert await _issue(port, "citizen-2") == 2
+    assert await private_redis.zrange("hotline:lock:citizen-2", 0, -1) == [b"2"]
+    await private_redis.aclose()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.conversation.transcript import TranscriptStore
+from bot.knowledge.editing.flags import flagged_entry
 
 # Enough for any real conversation on a phone; older rows stay in the transcript.
 HISTORY_ROWS = 200
@@ -30,8 +31,11 @@ async def page_history(transcript: TranscriptStore, conversation_id: str) -> lis
         elif role == "bot":
             item = _bot_item(text, data)
             if item is None:
-                if _marks_emergency(data) and shown and shown[-1]["role"] == "bot":
-                    shown[-1]["status"] = "emergency"  # Rasa sends its mark after the reply
+                if shown and shown[-1]["role"] == "bot":  # Rasa sends marks after the reply
+                    if _marks_emergency(data):
+                        shown[-1]["status"] = "emergency"
+                    if entry_id := flagged_entry(data.get("custom")):
+                        shown[-1]["knowledge"] = {"entry_id": entry_id}
                 continue
             if _marks_emergency(data):
                 item["status"] = "emergency"

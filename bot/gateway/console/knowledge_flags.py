@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.gateway.auth import audit, current_user, redirect, require_permission
+from bot.gateway.clients import client_address
 from bot.gateway.console.common import context
 from bot.gateway.console.knowledge_services import EDIT, REVIEW, knowledge_console
 from bot.gateway.console.query import parse_int
@@ -25,7 +26,16 @@ _FIELDS = frozenset({"reason", "question", "answer", "comment", "entry_id", "con
 
 
 async def citizen_flag(request: web.Request) -> web.StreamResponse:
-    """``POST /api/v1/knowledge/flags``: a citizen says an answer is wrong or outdated."""
+    """``POST /api/v1/knowledge/flags``: a citizen says an answer is wrong or outdated.
+
+    No login, so each client address may flag ``KNOWLEDGE_FLAGS_PER_ADDRESS`` times an hour:
+    enough for anyone reading answers, too few to flood the reviewers' queue.
+    """
+    limiter = knowledge_console(request).flag_limiter
+    if not await limiter.allow(f"kb-flag:{client_address(request)}"):
+        raise ApiError(
+            429, "您提交的反馈较多，请稍后再试。感谢您帮助我们改进答案。", "rate_limited"
+        )
     return await _flag(request, "citizen")
 
 

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.accounts import Permission
 from bot.clock import beijing_day, utcnow
+from bot.conversation.ratelimit import RateLimiter, rate_limiter
 from bot.gateway import keys
 from bot.knowledge.editing.flags import FlagBox
 from bot.knowledge.editing.service import KnowledgeEditor
@@ -30,11 +31,16 @@ EDIT = Permission.EDIT_KNOWLEDGE
 REVIEW = Permission.REVIEW_KNOWLEDGE
 
 
+# Citizens' flags are counted per client address over this window.
+FLAG_WINDOW_S = 3600.0
+
+
 @dataclass
 class KnowledgeConsole:
     store: KnowledgeStore
     editor: KnowledgeEditor
     flags: FlagBox
+    flag_limiter: RateLimiter
     background: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -44,7 +50,8 @@ KNOWLEDGE_CONSOLE = web.AppKey("knowledge_console", KnowledgeConsole)
 async def knowledge_console_resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     store = await asyncio.to_thread(KnowledgeStore.from_settings, settings)
-    console = KnowledgeConsole(store, KnowledgeEditor(store), FlagBox(store))
+    limiter = rate_limiter(app.get(keys.REDIS), settings.knowledge_flags_per_address, FLAG_WINDOW_S)
+    console = KnowledgeConsole(store, KnowledgeEditor(store), FlagBox(store), limiter)
     app[KNOWLEDGE_CONSOLE] = console
     yield
     for task in console.background:

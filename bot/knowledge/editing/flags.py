@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -20,6 +21,20 @@ from bot.privacy import mask_personal_data
 
 MAX_TEXT = 2000
 MAX_COMMENT = 500
+FLAGGABLE_KEY = "knowledge"
+
+
+def flaggable(entry_id: str) -> dict[str, Any]:
+    """The custom message sent after an answer from the knowledge base: the web chat offers
+    its "答案有误/已过时？" control under that answer, and the flag names ``entry_id``."""
+    return {FLAGGABLE_KEY: {"entry_id": entry_id}}
+
+
+def flagged_entry(custom: dict[str, Any] | None) -> str | None:
+    """The entry a custom message marks as flaggable, if it is such a mark."""
+    mark = (custom or {}).get(FLAGGABLE_KEY)
+    entry_id = mark.get("entry_id") if isinstance(mark, dict) else None
+    return entry_id if isinstance(entry_id, str) and entry_id else None
 
 
 class Reason(StrEnum):

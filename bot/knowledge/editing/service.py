@@ -8,7 +8,7 @@ process watches (``bot.knowledge.runtime``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -270,7 +270,7 @@ class KnowledgeEditor:
                 self._set(
                     conn, record_id, state=State.WITHDRAWN.value, live_version=None, live_hash=None
                 )
-            entries = [e for i in stale if (e := self.store.get(i)) is not None]
+            entries = self.store.get_many(stale)
             self._record_live(conn, entries, SYSTEM_AUTHOR, today)
         return len(stale) + len(gone)
 
@@ -287,10 +287,15 @@ class KnowledgeEditor:
                 sa.select(records_table).where(records_table.c.id.in_([e.id for e in entries]))
             )
         }
-        for entry in entries:
-            row = rows.get(entry.id)
-            number = self._add_version(conn, entry, row, Action.IMPORT, author, "", State.PUBLISHED)
-            self._set(conn, entry.id, **self._live_values(entry, number, today))
+        self._add_versions(
+            conn,
+            [(entry, rows.get(entry.id)) for entry in entries],
+            Action.IMPORT,
+            author,
+            "",
+            State.PUBLISHED,
+            live=lambda entry, number: self._live_values(entry, number, today),
+        )
 
     def _add_version(
         self,
@@ -302,32 +307,63 @@ class KnowledgeEditor:
         note: str,
         state: State,
     ) -> int:
-        number = (row.version if row is not None else 0) + 1
+        return self._add_versions(conn, [(entry, row)], action, author, note, state)[0]
+
+    def _add_versions(
+        self,
+        conn: sa.Connection,
+        items: Sequence[tuple[Entry, Any]],
+        action: Action,
+        author: str,
+        note: str,
+        state: State,
+        live: Callable[[Entry, int], dict[str, Any]] | None = None,
+    ) -> list[int]:
+        """A new version of each (entry, its record row or None), in three statements
+        whatever their number: an import of 10,000 rows writes them set-wise."""
         now = utcnow()
-        conn.execute(
-            versions_table.insert().values(
-                record_id=entry.id,
-                version=number,
-                data=entry_to_json(entry),
-                action=action.value,
-                author=author,
-                note=note,
-                at=now,
+        numbers, versions, created, changed = [], [], [], []
+        for entry, row in items:
+            number = (row.version if row is not None else 0) + 1
+            numbers.append(number)
+            versions.append(
+                {
+                    "record_id": entry.id,
+                    "version": number,
+                    "data": entry_to_json(entry),
+                    "action": action.value,
+                    "author": author,
+                    "note": note,
+                    "at": now,
+                }
             )
-        )
-        values = {
-            **_describe(entry),
-            "state": state.value,
-            "version": number,
-            "editor": author,
-            "submitted_by": None,
-            "updated_at": now,
-        }
-        if row is None:
-            conn.execute(records_table.insert().values(id=entry.id, **values))
-        else:
-            self._set(conn, entry.id, **values)
-        return number
+            values = {
+                **_describe(entry),
+                "state": state.value,
+                "version": number,
+                "editor": author,
+                "submitted_by": None,
+                "updated_at": now,
+                **(live(entry, number) if live is not None else {}),
+            }
+            if row is None:
+                created.append({"id": entry.id, **values})
+            else:
+                changed.append(
+                    {"record_id": entry.id, **{f"new_{k}": v for k, v in values.items()}}
+                )
+        conn.execute(versions_table.insert(), versions)
+        if created:
+            conn.execute(records_table.insert(), created)
+        if changed:
+            columns = [k.removeprefix("new_") for k in changed[0] if k != "record_id"]
+            conn.execute(
+                records_table.update()
+                .where(records_table.c.id == sa.bindparam("record_id"))
+                .values({name: sa.bindparam(f"new_{name}") for name in columns}),
+                changed,
+            )
+        return numbers
 
     def _live_values(self, entry: Entry, number: int, today: date) -> dict[str, Any]:
         checked = entry.provenance.checked_on

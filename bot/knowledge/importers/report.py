@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from bot.clock import beijing_time
 
 
 class Severity(StrEnum):
@@ -34,6 +37,8 @@ class ImportReport:
     removed: list[str] = field(default_factory=list)
     embedded: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # Set when the file was skipped: unchanged since its import at this time.
+    skipped_since: datetime | None = None
 
     def error(self, line: int | None, message: str) -> None:
         self.problems.append(Problem(line, Severity.ERROR, message))
@@ -50,6 +55,12 @@ class ImportReport:
         return [p for p in self.problems if p.severity is Severity.WARNING]
 
     def summary(self) -> str:
+        if self.skipped_since is not None:
+            return (
+                f"导入 {self.path}（{self.format}）：文件自 {beijing_time(self.skipped_since)} "
+                "导入以来没有变化，已跳过"
+                "（如需重新导入，请加 --force）。"
+            )
         lines = [
             f"导入 {self.path}（{self.format}）：读取 {self.rows} 条，新增 {len(self.added)}，"
             f"更新 {len(self.updated)}，未变 {len(self.unchanged)}，删除 {len(self.removed)}，"
@@ -68,6 +79,7 @@ class ImportReport:
             "unchanged": len(self.unchanged),
             "removed": len(self.removed),
             "embedded": self.embedded,
+            "skipped": self.skipped_since is not None,
             "problems": [
                 {"line": p.line, "severity": p.severity.name.lower(), "message": p.message}
                 for p in self.problems

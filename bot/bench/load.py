@@ -1,0 +1,337 @@
+"""`make loadtest` (``python -m bot bench load``): capacity at 1 and 2 replicas, with locust.
+
+Simulated citizens (``loadtest/locustfile.py``, run by locust from its own venv
+``.venv-load``) chat in Chinese through HAProxy over the web chat's WebSocket and the REST
+channel: greetings, standards questions, a department question, complaints taken through
+the intake to a work order and its status. The scaled deployment (bot/scaled.py) starts
+first with one gateway, one Rasa server and ACTIONS action servers, then with two gateways
+and two Rasa servers, each on a fresh PostgreSQL database and a Redis database of its own.
+
+Method: a step ramp. Each step is its own headless locust run with a fixed number of
+citizens (spawned over ``ramp_s``, then measured for ``duration_s`` from fresh statistics,
+``--reset-stats``). A step meets the target when its p99 turn latency is at most
+``p99_ms`` and at most ``max_error_rate`` of its turns failed; the ramp stops at the first
+step that misses it. A replica count's capacity is the highest turns/s of a step that met
+the target; the two-replica ramp starts one step below the one-replica capacity, as the
+steps below it are known to pass. The percentiles are locust's (rounded to two significant
+digits above 100 ms). Locust runs on the same two cores as the deployment it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bot.bench.common import create_database, drop_database
+from bot.scaled import ScaledStack, local_scaled_settings
+from bot.settings import PROJECT_ROOT, Settings
+
+LOCUST = PROJECT_ROOT / ".venv-load" / "bin" / "locust"
+LOCUSTFILE = PROJECT_ROOT / "loadtest" / "locustfile.py"
+SETUP_SCRIPT = PROJECT_ROOT / "scripts" / "setup_load.sh"
+# Marks a Redis database as taken by one load-test run (see scratch_backends).
+REDIS_CLAIM_KEY = "hotline:loadtest:claim"
+STACK_TIMEOUT_S = 600.0
+
+
+def ensure_locust() -> Path:
+    """Installs locust into .venv-load unless its stamp is current (a few seconds when it is)."""
+    subprocess.run(["bash", str(SETUP_SCRIPT)], check=True, cwd=PROJECT_ROOT)
+    return LOCUST
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[int, ...]  # citizens at each step of the ramp
+    duration_s: float
+    ramp_s: float
+    think: str  # "min,max" seconds, LOAD_THINK_S of the locustfile
+    p99_ms: float
+    max_error_rate: float
+    actions: int
+
+
+@dataclass
+class LocustResult:
+    """One locust run: its aggregated turn statistics and whole conversations."""
+
+    users: int
+    turns: int
+    failures: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    turns_per_s: float
+    begun: dict[str, int] = field(default_factory=dict)
+    finished: dict[str, int] = field(default_factory=dict)
+    work_orders: list[str] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)  # failure message → occurrences
+    replicas: int = 0
+    load_avg: float = 0.0  # the machine's 1-minute load average as the run ended
+
+    @property
+    def error_rate(self) -> float:
+        return self.failures / self.turns if self.turns else 1.0
+
+    def meets(self, plan: Plan) -> bool:
+        return (
+            self.turns > 0 and self.p99_ms <= plan.p99_ms and self.error_rate <= plan.max_error_rate
+        )
+
+
+def run_locust(
+    url: str,
+    users: int,
+    duration_s: float,
+    think: str,
+    out_prefix: Path,
+    ramp_s: float = 1.0,
+    stop_timeout_s: float | None = None,
+    env: dict[str, str] | None = None,
+    reset_stats: bool = False,
+) -> LocustResult:
+    """One headless locust run against ``url``. With ``reset_stats`` the statistics start
+    when every citizen has been spawned; with ``stop_timeout_s`` the citizens finish the
+    conversation they are in when time is up."""
+    out_prefix.parent.mkdir(parents=True, exist_ok=True)
+    report = out_prefix.with_name(out_prefix.name + "_conversations.json")
+    command = [
+        str(LOCUST),
+        *("-f", str(LOCUSTFILE), "--headless", "--only-summary"),
+        *("-u", str(users), "-r", f"{users / max(ramp_s, 0.1):.3f}"),
+        *("-t", f"{round(ramp_s + duration_s)}s", "--host", url, "--csv", str(out_prefix)),
+        *("--exit-code-on-error", "0", "--loglevel", "WARNING"),
+    ]
+    if reset_stats:
+        command.append("--reset-stats")
+    if stop_timeout_s is not None:
+        command += ["--stop-timeout", f"{stop_timeout_s:.0f}"]
+    environment = {**os.environ, **(env or {}), "LOAD_THINK_S": think, "LOAD_REPORT": str(report)}
+    log = out_prefix.with_name(out_prefix.name + "_locust.log")
+    with log.open("wb") as output:
+        completed = subprocess.run(
+            command, cwd=LOCUSTFILE.parent, env=environment, stdout=output, stderr=subprocess.STDOUT
+        )
+    if completed.returncode != 0:
+        raise RuntimeError(f"locust exited with {completed.returncode}; see {log}")
+    return _read_results(out_prefix, users, report)
+
+
+def _read_results(out_prefix: Path, users: int, report: Path) -> LocustResult:
+    def rows(suffix: str) -> list[dict[str, str]]:
+        with Path(f"{out_prefix}_{suffix}.csv").open(encoding="utf-8") as file:
+            return list(csv.DictReader(file))
+
+    total = next(row for row in rows("stats") if row["Name"] == "Aggregated")
+
+    def number(column: str) -> float:
+        value = total[column]
+        return float(value) if value not in ("", "N/A") else 0.0
+
+    conversations = json.loads(report.read_text(encoding="utf-8"))
+    return LocustResult(
+        users=users,
+        turns=int(number("Request Count")),
+        failures=int(number("Failure Count")),
+        p50_ms=number("50%"),
+        p95_ms=number("95%"),
+        p99_ms=number("99%"),
+        turns_per_s=round(number("Requests/s"), 2),
+        begun=conversations["begun"],
+        finished=conversations["finished"],
+        work_orders=conversations["work_orders"],
+        errors={
+            **{row["Error"]: int(row["Occurrences"]) for row in rows("failures")},
+            **{
+                f"locustfile error: {row['Message']}": int(row["Count"])
+                for row in rows("exceptions")
+            },
+        },
+        load_avg=os.getloadavg()[0],
+    )
+
+
+@contextmanager
+def scratch_backends(postgres_server: str, redis_server: str) -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL database and an empty Redis database (of the server's 16) of this
+    run's own, so it never meets another run's trackers, locks or work-order outbox; both
+    are emptied afterwards. Yields their URLs."""
+    import redis
+
+    name = f"loadtest_{secrets.token_hex(4)}"
+    database_url = create_database(postgres_server, name)
+    token = secrets.token_hex(8)
+    redis_url = ""
+    try:
+        for db in range(15, 0, -1):
+            candidate = urlsplit(redis_server)._replace(path=f"/{db}").geturl()
+            client = redis.Redis.from_url(candidate)
+            if client.dbsize() == 0 and client.set(REDIS_CLAIM_KEY, token, nx=True):
+                redis_url = candidate
+                break
+        else:
+            raise RuntimeError(f"no empty Redis database on {redis_server} for the load test")
+        yield database_url, redis_url
+    finally:
+        drop_database(postgres_server, name)
+        if redis_url:
+            client = redis.Redis.from_url(redis_url)
+            for key in client.scan_iter(count=1000):
+                client.unlink(key)
+
+
+def start_stack(
+    base: Settings, var_dir: Path, replicas: int, actions: int, **backends: str
+) -> ScaledStack:
+    settings = local_scaled_settings(
+        base,
+        var_dir,
+        replicas,
+        replicas,
+        actions,
+        rasa_token=secrets.token_urlsafe(24),
+        kb_preload=True,
+        # Every simulated citizen comes from 127.0.0.1.
+        rate_limit_address_messages=1_000_000,
+        **backends,
+    )
+    stack = ScaledStack(settings, gateways=replicas, rasa=replicas, actions=actions)
+    stack.start(timeout_s=STACK_TIMEOUT_S, progress=print)
+    return stack
+
+
+def _ramp(
+    url: str, plan: Plan, steps: tuple[int, ...], out: Path, replicas: int
+) -> list[LocustResult]:
+    warmup = run_locust(url, 2, 10, "0,0.5", out / "warmup", ramp_s=1)  # lazy first calls
+    if warmup.failures:
+        print(f"warning: {warmup.failures} turns of the warm-up failed: {warmup.errors}")
+    results = []
+    for users in steps:
+        prefix = out / f"users-{users}"
+        result = run_locust(
+            url, users, plan.duration_s, plan.think, prefix, plan.ramp_s, reset_stats=True
+        )
+        result.replicas = replicas
+        results.append(result)
+        print(_row(result))
+        if not result.meets(plan):
+            break
+    return results
+
+
+def capacity(results: list[LocustResult], plan: Plan) -> LocustResult | None:
+    passing = [r for r in results if r.meets(plan)]
+    return max(passing, key=lambda r: r.turns_per_s) if passing else None
+
+
+HEADER = (
+    f"{'replicas':>8} {'users':>5} {'turns':>6} {'failed':>6} {'err %':>6} {'p50 ms':>7} "
+    f"{'p95 ms':>7} {'p99 ms':>7} {'turns/s':>8} {'load':>5}"
+)
+
+
+def _row(r: LocustResult) -> str:
+    return (
+        f"{r.replicas:>8} {r.users:>5} {r.turns:>6} {r.failures:>6} {100 * r.error_rate:>6.2f} "
+        f"{r.p50_ms:>7.0f} {r.p95_ms:>7.0f} {r.p99_ms:>7.0f} {r.turns_per_s:>8.2f} "
+        f"{r.load_avg:>5.1f}"
+    )
+
+
+def summary(by_replicas: dict[int, list[LocustResult]], plan: Plan) -> str:
+    lines = [HEADER, *(_row(r) for results in by_replicas.values() for r in results), ""]
+    best = {n: capacity(results, plan) for n, results in by_replicas.items()}
+    target = f"p99 ≤ {plan.p99_ms / 1000:g} s, errors ≤ {100 * plan.max_error_rate:g} %"
+    for n, result in best.items():
+        if result is None:
+            lines.append(f"{n} replica(s): no step met the target ({target})")
+            continue
+        ceiling = (
+            " (the ramp never missed the target: at least this)"
+            if by_replicas[n][-1].meets(plan)
+            else ""
+        )
+        lines.append(
+            f"{n} replica(s): {result.turns_per_s:.2f} turns/s at {result.users} citizens, "
+            f"p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms{ceiling}"
+        )
+    one, two = best.get(1), best.get(2)
+    if one and two:
+        lines.append(
+            f"2 vs 1 replicas, turns/s at {target}: {two.turns_per_s / one.turns_per_s:.2f}×"
+        )
+    errors = sum((Counter(r.errors) for rs in by_replicas.values() for r in rs), Counter[str]())
+    for message, count in errors.most_common(5):
+        lines.append(f"  failed turns: {count} × {message}")
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    plan = Plan(
+        steps=tuple(int(n) for n in args.users.split(",")),
+        duration_s=args.duration,
+        ramp_s=args.ramp,
+        think=args.think,
+        p99_ms=args.p99 * 1000,
+        max_error_rate=args.max_errors / 100,
+        actions=args.actions,
+    )
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # progress shows while a step runs
+    ensure_locust()
+    base = Settings.from_env()
+    out = base.var_dir / "loadtest"
+    shutil.rmtree(out, ignore_errors=True)
+    print(f"Load test (locust; statistics and logs in {out}); load average {_load()}")
+    by_replicas: dict[int, list[LocustResult]] = {}
+    steps = plan.steps
+    for replicas in (1, 2):
+        print(
+            f"\n== {replicas} gateway(s), {replicas} Rasa server(s), {plan.actions} action server(s)"
+        )
+        with scratch_backends(args.postgres_url, args.redis_url) as (database_url, redis_url):
+            stack = start_stack(
+                base,
+                out / f"replicas-{replicas}",
+                replicas,
+                plan.actions,
+                database_url=database_url,
+                redis_url=redis_url,
+            )
+            try:
+                print(HEADER)
+                by_replicas[replicas] = _ramp(
+                    stack.url, plan, steps, out / f"replicas-{replicas}", replicas
+                )
+            finally:
+                stack.stop()
+        best = capacity(by_replicas[replicas], plan)
+        start = plan.steps.index(best.users) - 1 if best else 0
+        steps = plan.steps[max(0, start) :]
+    print(f"\nLoad average after the run {_load()}\n")
+    text = summary(by_replicas, plan)
+    print(text)
+    if args.json is not None:
+        data = {str(n): [asdict(r) for r in results] for n, results in by_replicas.items()}
+        args.json.write_text(
+            json.dumps({"plan": asdict(plan), "steps": data}, ensure_ascii=False, indent=2)
+        )
+    return 0
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
