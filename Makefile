@@ -5,7 +5,7 @@ EVAL ?=
 OUT ?=
 HISTORY ?=
 
-.PHONY: setup model run run-scaled test lint typecheck check bench nlu-report eval-search eval-routing eval-dialogue bench-search drill loadtest
+.PHONY: setup model run run-scaled test lint typecheck check bench nlu-report eval-search eval-routing eval-dialogue bench-search bench-import drill loadtest
 
 setup:
 	@bash scripts/setup.sh
@@ -14,8 +14,9 @@ model: setup
 	@$(PY) -m bot train
 
 # The sports-facility standards catalogue has no stated licence, so it is not in the
-# repository: it is imported from the shared data folder when that exists (incremental:
-# a second run embeds nothing). STANDARDS_CATALOGUE= (empty) skips it.
+# repository: it is imported from the shared data folder when that exists. A file unchanged
+# since its last import is skipped without loading the embedding model (`--force` re-reads
+# it); a changed one re-embeds only its changed rows. STANDARDS_CATALOGUE= (empty) skips it.
 STANDARDS_CATALOGUE ?= ../shared/data/standards/sports_facility_standards_catalogue.jsonl
 
 define import_standards
@@ -63,6 +64,12 @@ eval-search: setup
 
 bench-search: setup
 	@$(PY) -m bot bench search $(if $(OUT),--out $(OUT))
+
+# A 10,000-row catalogue import, the same import again, and a published edit's time to live
+# in another process's search (bot/bench/kb_import.py); ROWS= to change the size.
+ROWS ?= 10000
+bench-import: setup
+	@$(PY) -m bot bench import --rows $(ROWS) $(if $(OUT),--out $(OUT))
 
 # Capacity at 1 and 2 replicas (bot/bench/load.py): locust (its own venv, .venv-load) drives
 # Chinese conversations through HAProxy in a step ramp of USERS citizens, DURATION measured

@@ -131,8 +131,10 @@ def endpoints_config(settings: Settings) -> dict[str, Any]:
             "db": str(settings.var_dir / "rasa_tracker.db"),
         }
     else:
+        # Rasa's own SQL store loses a turn's context and events after a PostgreSQL
+        # restart (connectors/rasa_tracker_store.py says how); this one rides it out.
         store: dict[str, Any] = {
-            "type": "SQL",
+            "type": "connectors.rasa_tracker_store.DurableSQLTrackerStore",
             "dialect": "postgresql",
             "url": database.host,
             "port": database.port,

@@ -156,9 +156,6 @@ class Settings:
     # How often each search process checks the store's revision and swaps in a new index
     # after a publish or import (0 turns the watching off).
     kb_reload_poll_s: float = setting("KB_RELOAD_POLL_S", 1.0)
-    # Embedding threads of batch commands (`kb import`, `kb seed`, `kb eval`); 0 = one per
-    # core. `make run` imports before the services start, when the cores are free.
-    kb_import_threads: int = setting("KB_IMPORT_THREADS", 0)
     workorder_url: str = setting(
         "WORKORDER_URL",
         "http://127.0.0.1:8090",

@@ -6,12 +6,14 @@ and the CLI write accounts), so they run in WAL mode with a busy timeout,
 ``synchronous=FULL`` (an accepted request must survive a power cut, not only a crash),
 and write transactions take the write lock up front (``BEGIN IMMEDIATE``, see
 :func:`write_transaction`) so two writers queue instead of failing with "database is
-locked" when they both upgrade a read lock.
+locked" when they both upgrade a read lock. Their connections come from
+:mod:`bot.sqlite_driver`: one trip to the connection's thread per statement.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +24,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import MetaData, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from bot import sqlite_driver
 from bot.settings import Settings
 
 metadata = MetaData()
@@ -45,7 +48,10 @@ def open_engine(database_url: str | None, sqlite_path: Path) -> AsyncEngine:
         url = urlsplit(database_url)._replace(scheme="postgresql+asyncpg").geturl()
         return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(f"sqlite+aiosqlite:///{sqlite_path}", connect_args={"timeout": 30})
+    engine = create_async_engine(
+        f"sqlite+aiosqlite:///{sqlite_path}",
+        async_creator=functools.partial(sqlite_driver.connect, sqlite_path, 30.0),
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _configure(dbapi_connection: Any, record: Any) -> None:

@@ -43,6 +43,10 @@ from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 from redis import Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +147,10 @@ class AtomicRedisLockStore(LockStore):
             db=int(options.get("db", 0)),
             password=options.get("password"),
             socket_timeout=float(options.get("socket_timeout", 10)),
+            # After Redis restarts, each pooled connection is dead: send the command again
+            # on a fresh one rather than failing the citizen's turn (the fault drills).
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 5),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
         key_prefix = options.get("key_prefix") or "rasa"
         self.prefix = f"{key_prefix}:lock:"
@@ -152,6 +160,10 @@ class AtomicRedisLockStore(LockStore):
         self.lock_lifetime = float(options.get("lock_lifetime") or LOCK_LIFETIME)
         self.poll_interval = float(options.get("poll_interval") or DEFAULT_POLL_INTERVAL_S)
         self._heartbeat: threading.Thread | None = None
+        # Tickets whose release failed (Redis restarting), with the monotonic time after
+        # which they have expired anyway; the heartbeat thread releases them.
+        self._unreleased: list[tuple[str, int, float]] = []
+        self._unreleased_guard = threading.Lock()
         self._issue = self.red.register_script(_ISSUE)
         self._serving = self.red.register_script(_SERVING)
         self._release = self.red.register_script(_RELEASE)
@@ -170,7 +182,23 @@ class AtomicRedisLockStore(LockStore):
                 self.red.set(key, "1", px=self.holder_ttl_ms)
             except Exception as error:  # Redis restarting: the next beat tries again
                 logger.debug("lock heartbeat failed: %s", error)
+            else:
+                self._release_late()
             time.sleep(self.holder_ttl_ms / 5000)
+
+    def _release_late(self) -> None:
+        with self._unreleased_guard:
+            now = time.monotonic()
+            pending = [item for item in self._unreleased if item[2] > now]
+            self._unreleased = []
+        for number, (conversation_id, ticket, _) in enumerate(pending):
+            try:
+                self.finish_serving(conversation_id, ticket)
+            except Exception:
+                with self._unreleased_guard:
+                    self._unreleased.extend(pending[number:])
+                return
+            logger.info("released ticket %s of '%s' late (Redis was away)", ticket, conversation_id)
 
     def _ensure_heartbeat(self) -> None:
         if self._heartbeat is None or not self._heartbeat.is_alive():
@@ -199,7 +227,19 @@ class AtomicRedisLockStore(LockStore):
         self._release(keys=self._keys(conversation_id), args=args)
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
-        self.finish_serving(conversation_id, ticket_number)
+        """Releases the ticket. When Redis cannot be reached (a restart), the heartbeat
+        thread keeps trying: a live replica that is done with a conversation must not
+        block its next turn for the rest of the lock lifetime."""
+        try:
+            self.finish_serving(conversation_id, ticket_number)
+        except Exception as error:
+            logger.warning(
+                "could not release ticket %s of '%s' yet: %s", ticket_number, conversation_id, error
+            )
+            expires = time.monotonic() + self.lock_lifetime
+            with self._unreleased_guard:
+                self._unreleased.append((conversation_id, ticket_number, expires))
+            self._ensure_heartbeat()
 
     @asynccontextmanager
     async def lock(

@@ -15,8 +15,8 @@ what that step expects; a failed turn ends its conversation, as a confused citiz
 
 Environment: LOAD_THINK_S ("min,max" seconds between turns and between citizens, default
 "2,5"), LOAD_STORIES (the cycle, default "knowledge,department,complaint"),
-LOAD_TURN_TIMEOUT_S (default 60), LOAD_REPORT (a JSON file written at the end: the
-conversations begun and finished per story and the work-order numbers filed).
+LOAD_TURN_TIMEOUT_S (default 60), LOAD_REPORT (a JSON file written at the end: the turn
+statistics, the conversations begun and finished per story, the work-order numbers filed).
 """
 
 from __future__ import annotations
@@ -257,15 +257,32 @@ STORIES: dict[str, Callable[[Conversation], None]] = {
 
 
 class Report:
-    """What `make loadtest` and its test read besides locust's CSV: whole conversations."""
+    """What `make loadtest` and its test read: whole conversations, and locust's statistics
+    of all turns as the run ends (its CSV files are snapshots taken once a second, which
+    miss the last turns, above all those finished during ``--stop-timeout``)."""
 
     def __init__(self) -> None:
         self.begun: Counter[str] = Counter()
         self.finished: Counter[str] = Counter()
         self.work_orders: list[str] = []
 
-    def write(self, path: str) -> None:
+    def write(self, path: str, environment: Environment) -> None:
+        total = environment.stats.total
+        errors = Counter[str]()
+        for error in environment.stats.errors.values():
+            errors[f"{error.name}: {error.parse_error(error.error)}"] += error.occurrences
+        runner = environment.runner
+        for row in (runner.exceptions if runner else {}).values():
+            errors[f"locustfile error: {row['msg']}"] += row["count"]
         data = {
+            "turns": total.num_requests,
+            "failures": total.num_failures,
+            **{
+                f"p{round(share * 100)}_ms": total.get_response_time_percentile(share)
+                for share in (0.5, 0.95, 0.99)
+            },
+            "turns_per_s": total.total_rps,
+            "errors": dict(errors),
             "begun": dict(self.begun),
             "finished": dict(self.finished),
             "work_orders": self.work_orders,
@@ -282,7 +299,7 @@ _SEATS = itertools.count()
 def _write_report(environment: Environment, **_: Any) -> None:
     path = os.environ.get("LOAD_REPORT")
     if path:
-        REPORT.write(path)
+        REPORT.write(path, environment)
 
 
 class Citizen(User):
@@ -311,13 +328,14 @@ class Citizen(User):
         self.phone = f"139{random.randint(0, 99_999_999):08d}"
         conversation_id = f"load-{uuid.uuid4().hex[:16]}"
         REPORT.begun[story] += 1
+        started = time.perf_counter()
         try:
             channel = self.open_channel(conversation_id)
         except Exception as exc:  # cannot even open the chat: the first turn fails
             self.environment.events.request.fire(
                 request_type=self.channel_name,
                 name=f"{story}:greeting",
-                response_time=0,
+                response_time=(time.perf_counter() - started) * 1000,
                 response_length=0,
                 exception=exc,
                 context={},

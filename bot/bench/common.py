@@ -3,6 +3,7 @@ databases, and percentiles."""
 
 from __future__ import annotations
 
+import random
 import socket
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,28 @@ from urllib.parse import urlsplit
 
 from bot.settings import Settings
 
+LOWEST_PORT = 10_000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A port that is free now, below the kernel's ephemeral range. A port the kernel hands
+    out for binding to port 0 is also one it hands out as the local port of outgoing
+    connections, and Rasa binds its port only after loading its model (a minute or more):
+    the fault drills saw a replica fail to start because a connection had taken its port."""
+    try:
+        ephemeral_low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = LOWEST_PORT
+    for _ in range(500):
+        port = random.randrange(LOWEST_PORT, max(ephemeral_low, LOWEST_PORT + 1))
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as sock:  # no ephemeral range below which to choose
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 

@@ -5,8 +5,10 @@ relay and the reference work-order service behind HAProxy) on private Redis, Pos
 and RabbitMQ servers (bot/bench/private_services.py), so that restarting them touches
 nobody else. Then, one drill at a time, simulated citizens chat through the load balancer
 (bot/bench/drill_citizens.py) while one fault is injected: ``kill -9`` of a Rasa replica,
-an action server, a gateway or the relay (each started again afterwards), or a restart of
-Redis, PostgreSQL or RabbitMQ. When the citizens have stopped and the stores have settled,
+an action server or a gateway, and of the outbox relay while it delivers (the work-order
+service frozen meanwhile), each started again afterwards; or Redis, PostgreSQL or RabbitMQ
+stopped for a few seconds and started again. When the citizens have stopped and the
+stores have settled,
 the stores are compared with what the citizens sent (bot/bench/drill_audit.py) and one row
 per drill is printed. The exit status is 1 when any count that must be zero is not.
 """
@@ -16,12 +18,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import secrets
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
@@ -32,6 +36,7 @@ from bot.bench.drill_audit import (
     wait_for_locks,
     wait_for_outbox,
     wait_for_understanding,
+    wait_until,
 )
 from bot.bench.drill_citizens import Load
 from bot.bench.private_services import (
@@ -46,6 +51,7 @@ from bot.settings import Settings
 
 WARM_TURNS_PER_CITIZEN = 2  # answered turns per citizen before the fault goes in
 DOWN_S = 5.0  # how long a killed process stays dead under load
+RELAY_WAIT_S = 90.0  # until a submission reaches the relay while the service is frozen
 SETTLE_S = 10.0  # load after recovery: every conversation's next turn must work
 OUTBOX_TIMEOUT_S = 240.0  # a dead deliverer's lease (30 s) runs out well before
 STREAM_TIMEOUT_S = 120.0  # Rasa republishes what a broker outage held back on reconnecting
@@ -76,6 +82,7 @@ class Drills:
         self.rabbitmq = PrivateRabbitMQ(folder / "rabbitmq") if rabbitmq_available() else None
         self.services: list[PrivateService] = [self.redis, self.postgres]
         self.services += [self.rabbitmq] if self.rabbitmq else []
+        self.stores = Stores(self.postgres.url, self.redis.url)
         self.base = base
         self.stack: ScaledStack | None = None
 
@@ -111,12 +118,33 @@ class Drills:
                 partial(stack.kill, name),
                 partial(_after_down, partial(stack.restart, name)),
             )
-            for name in ("rasa-1", "actions-1", "gateway-1", "relay")
+            for name in ("rasa-1", "actions-1", "gateway-1")
         ]
+        faults.append(self._relay_mid_delivery())
         faults += [
             Fault(f"restart {s.name}", s.stop, partial(_after_down, s.start)) for s in self.services
         ]
         return faults
+
+    def _relay_mid_delivery(self) -> Fault:
+        """The work-order service is frozen (SIGSTOP), so deliveries hang in flight; once
+        the relay holds one, it is killed, the service resumes and the relay is started
+        again: every accepted request must still become exactly one order."""
+        assert self.stack is not None
+        stack, stores = self.stack, self.stores
+
+        def inject() -> None:
+            os.kill(_pid(stack, "workorders"), signal.SIGSTOP)
+            wait_until(lambda: stores.relay_leases() > 0, RELAY_WAIT_S)
+            leases = stores.relay_leases()
+            stack.kill("relay")
+            print(f"  the relay was delivering {leases} request(s) when it was killed")
+
+        def recover() -> None:
+            os.kill(_pid(stack, "workorders"), signal.SIGCONT)
+            stack.restart("relay")
+
+        return Fault("kill -9 relay mid-delivery", inject, recover)
 
     def stop(self) -> None:
         if self.stack is not None:
@@ -125,13 +153,24 @@ class Drills:
             service.stop()
 
 
+def _pid(stack: ScaledStack, name: str) -> int:
+    process = stack.process(name).process
+    assert process is not None
+    return process.pid
+
+
 def _after_down(start: Callable[[], None]) -> None:
     time.sleep(DOWN_S)  # the drill's pacing: the citizens keep chatting meanwhile
     start()
 
 
-async def run_drill(stack: ScaledStack, stores: Stores, fault: Fault, citizens: int) -> DrillResult:
-    load = Load(stack.url, citizens, prefix=f"drill-{fault.name.split()[-1]}")
+async def run_drill(
+    stack: ScaledStack, stores: Stores, fault: Fault, citizens: int, folder: Path
+) -> DrillResult:
+    """One drill; what each citizen sent and heard is written to ``folder`` beside the
+    servers' logs, to read when a count is not zero."""
+    slug = fault.name.split()[-1]
+    load = Load(stack.url, citizens, prefix=f"drill-{slug}")
     started = time.monotonic()
     await load.start()
     while load.answered() < WARM_TURNS_PER_CITIZEN * citizens:  # noqa: ASYNC110 - polls the citizens' own log
@@ -141,6 +180,9 @@ async def run_drill(stack: ScaledStack, stores: Stores, fault: Fault, citizens: 
     await asyncio.sleep(SETTLE_S)
     logs = await load.finish()
     elapsed = time.monotonic() - started
+    (folder / f"citizens-{slug}.json").write_text(
+        json.dumps([asdict(log) for log in logs], ensure_ascii=False, indent=1)
+    )
     await asyncio.to_thread(wait_for_locks, stores, logs, stack.settings.rasa_timeout_s)
     await asyncio.to_thread(wait_for_outbox, stores, logs, OUTBOX_TIMEOUT_S)
     await asyncio.to_thread(wait_for_understanding, stores, logs, STREAM_TIMEOUT_S)
@@ -149,7 +191,7 @@ async def run_drill(stack: ScaledStack, stores: Stores, fault: Fault, citizens: 
 
 
 COLUMNS = (
-    ("fault", 20),
+    ("fault", 26),
     ("convs", 6),
     ("turns", 6),
     ("turns/s", 8),
@@ -200,14 +242,12 @@ def table(results: list[DrillResult]) -> str:
 
 
 async def _drive(drills: Drills, stack: ScaledStack, only: set[str]) -> list[DrillResult]:
-    assert drills.postgres.url and drills.redis.url
-    stores = Stores(drills.postgres.url, drills.redis.url)
     results = []
     for fault in drills.faults():
         if only and not any(word in fault.name for word in only):
             continue
         print(f"drill: {fault.name} …", flush=True)
-        result = await run_drill(stack, stores, fault, drills.citizens)
+        result = await run_drill(stack, drills.stores, fault, drills.citizens, drills.folder)
         print(table([result]).splitlines()[-1], flush=True)
         results.append(result)
     return results

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -122,15 +122,32 @@ class Stores:
                     break
         return held
 
-    def outbox_entries(self, ids: set[str]) -> list[dict[str, Any]]:
-        """The outbox entries (Redis Streams outbox) of these conversations."""
-        entries = []
+    def _outbox(self) -> Iterator[dict[str, str]]:
+        """Every entry of the Redis Streams outbox, as its hash's fields."""
         for key in self.redis.scan_iter(match=f"{self.outbox_prefix}:entry:*", count=500):
-            entry = {str(name): value for name, value in self.redis.hgetall(key).items()}
-            request = json.loads(entry.get("request") or "{}")
-            if request.get("conversation_id") in ids:
-                entries.append({**entry, "conversation_id": request["conversation_id"]})
+            yield {str(name): str(value) for name, value in self.redis.hgetall(key).items()}
+
+    def outbox_entries(self, ids: set[str]) -> list[dict[str, str]]:
+        """The outbox entries of these conversations."""
+        entries = []
+        for entry in self._outbox():
+            conversation_id = json.loads(entry.get("request") or "{}").get("conversation_id")
+            if conversation_id in ids:
+                entries.append({**entry, "conversation_id": conversation_id})
         return entries
+
+    def relay_leases(self) -> int:
+        """Undelivered outbox entries a relay process (not an action server's inline
+        attempt) is delivering right now."""
+        seconds, micros = self.redis.time()
+        now = seconds + micros / 1_000_000
+        return sum(
+            entry.get("status") == "pending"
+            and entry.get("lease_owner", "").startswith("relay-")
+            and not entry["lease_owner"].endswith("-inline")
+            and float(entry.get("lease_until") or 0) > now
+            for entry in self._outbox()
+        )
 
     def orders(self, acceptances: list[str], numbers: list[str]) -> list[tuple[str, str]]:
         """(order number, acceptance number) of the orders for these acceptances or numbers."""
@@ -153,7 +170,9 @@ class Stores:
         return Counter(str(row[0]) for row in rows)
 
 
-def _wait(done: Callable[[], bool], timeout_s: float) -> None:
+def wait_until(done: Callable[[], bool], timeout_s: float) -> None:
+    """Polls ``done``; the deadline bounds a store that never settles (the counts then say
+    what was left)."""
     deadline = time.monotonic() + timeout_s
     while not done() and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -164,7 +183,7 @@ def wait_for_locks(stores: Stores, logs: list[ConversationLog], timeout_s: float
     gateway's Rasa timeout: a lock held longer than a turn may last blocks the citizen's
     next turn, so what is still held then is counted as left locked."""
     ids = [log.conversation_id for log in logs]
-    _wait(lambda: not stores.live_locks(ids), timeout_s)
+    wait_until(lambda: not stores.live_locks(ids), timeout_s)
 
 
 def wait_for_outbox(stores: Stores, logs: list[ConversationLog], timeout_s: float) -> None:
@@ -172,7 +191,9 @@ def wait_for_outbox(stores: Stores, logs: list[ConversationLog], timeout_s: floa
     server killed mid-delivery leaves a lease to run out first); what is still pending at
     the deadline is counted as lost."""
     ids = {log.conversation_id for log in logs}
-    _wait(lambda: all(e.get("status") != "pending" for e in stores.outbox_entries(ids)), timeout_s)
+    wait_until(
+        lambda: all(e.get("status") != "pending" for e in stores.outbox_entries(ids)), timeout_s
+    )
 
 
 def missing_understanding(stores: Stores, logs: list[ConversationLog]) -> int:
@@ -193,7 +214,7 @@ def missing_understanding(stores: Stores, logs: list[ConversationLog]) -> int:
 
 def wait_for_understanding(stores: Stores, logs: list[ConversationLog], timeout_s: float) -> None:
     """Waits until the event stream has caught up (at once without one)."""
-    _wait(lambda: missing_understanding(stores, logs) == 0, timeout_s)
+    wait_until(lambda: missing_understanding(stores, logs) == 0, timeout_s)
 
 
 def audit(stores: Stores, logs: list[ConversationLog]) -> Counts:

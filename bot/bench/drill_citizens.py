@@ -111,7 +111,13 @@ class Channel:
                 await self._post(turn)
             else:
                 await self._socket_turn(turn)
-        except (aiohttp.ClientError, TimeoutError, ValueError, ConnectionError):
+        except (
+            aiohttp.ClientError,
+            aiohttp.WSMessageTypeError,
+            ConnectionError,
+            TimeoutError,
+            ValueError,
+        ):
             await self.close()
         turn.latency_s = time.monotonic() - started
         found = ORDER_NUMBER.findall(turn.reply)
@@ -252,10 +258,10 @@ class Citizen:
             return "跳过"
         if buttons[:2] == ["同意", "不同意"]:
             return "同意"
-        if buttons:  # the handling unit: the first proposal
-            return buttons[0]
         if "保密" in text:
             return "不需要保密"
+        if buttons:  # the handling unit: the first proposal
+            return buttons[0]
         if "电话" in text:
             return self.phone
         if "地点" in text or "地址" in text:

@@ -13,14 +13,16 @@ citizens (spawned over ``ramp_s``, then measured for ``duration_s`` from fresh s
 ``p99_ms`` and at most ``max_error_rate`` of its turns failed; the ramp stops at the first
 step that misses it. A replica count's capacity is the highest turns/s of a step that met
 the target; the two-replica ramp starts one step below the one-replica capacity, as the
-steps below it are known to pass. The percentiles are locust's (rounded to two significant
-digits above 100 ms). Locust runs on the same two cores as the deployment it measures.
+steps below it are known to pass. The figures are locust's final statistics (its
+percentiles are rounded to two significant digits above 100 ms), which the locustfile
+writes as the run ends; each step's per-turn statistics and log stay in var/loadtest/.
+Locust runs on the same two cores as the deployment it measures: the table's ``load``
+column (the 1-minute load average as a step ends) shows when other work shared them.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import os
@@ -33,6 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.bench.common import create_database, drop_database
@@ -107,12 +110,13 @@ def run_locust(
     when every citizen has been spawned; with ``stop_timeout_s`` the citizens finish the
     conversation they are in when time is up."""
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
-    report = out_prefix.with_name(out_prefix.name + "_conversations.json")
+    report = out_prefix.with_name(out_prefix.name + "_summary.json")
     command = [
         str(LOCUST),
         *("-f", str(LOCUSTFILE), "--headless", "--only-summary"),
         *("-u", str(users), "-r", f"{users / max(ramp_s, 0.1):.3f}"),
-        *("-t", f"{round(ramp_s + duration_s)}s", "--host", url, "--csv", str(out_prefix)),
+        *("-t", f"{round(ramp_s + duration_s)}s", "--host", url),
+        *("--json-file", str(out_prefix.with_name(out_prefix.name + "_turns"))),
         *("--exit-code-on-error", "0", "--loglevel", "WARNING"),
     ]
     if reset_stats:
@@ -127,41 +131,13 @@ def run_locust(
         )
     if completed.returncode != 0:
         raise RuntimeError(f"locust exited with {completed.returncode}; see {log}")
-    return _read_results(out_prefix, users, report)
+    return _read_results(report, users)
 
 
-def _read_results(out_prefix: Path, users: int, report: Path) -> LocustResult:
-    def rows(suffix: str) -> list[dict[str, str]]:
-        with Path(f"{out_prefix}_{suffix}.csv").open(encoding="utf-8") as file:
-            return list(csv.DictReader(file))
-
-    total = next(row for row in rows("stats") if row["Name"] == "Aggregated")
-
-    def number(column: str) -> float:
-        value = total[column]
-        return float(value) if value not in ("", "N/A") else 0.0
-
-    conversations = json.loads(report.read_text(encoding="utf-8"))
-    return LocustResult(
-        users=users,
-        turns=int(number("Request Count")),
-        failures=int(number("Failure Count")),
-        p50_ms=number("50%"),
-        p95_ms=number("95%"),
-        p99_ms=number("99%"),
-        turns_per_s=round(number("Requests/s"), 2),
-        begun=conversations["begun"],
-        finished=conversations["finished"],
-        work_orders=conversations["work_orders"],
-        errors={
-            **{row["Error"]: int(row["Occurrences"]) for row in rows("failures")},
-            **{
-                f"locustfile error: {row['Message']}": int(row["Count"])
-                for row in rows("exceptions")
-            },
-        },
-        load_avg=os.getloadavg()[0],
-    )
+def _read_results(report: Path, users: int) -> LocustResult:
+    data = json.loads(report.read_text(encoding="utf-8"))
+    data["turns_per_s"] = round(data["turns_per_s"], 2)
+    return LocustResult(users=users, load_avg=os.getloadavg()[0], **data)
 
 
 @contextmanager
@@ -194,8 +170,10 @@ def scratch_backends(postgres_server: str, redis_server: str) -> Iterator[tuple[
 
 
 def start_stack(
-    base: Settings, var_dir: Path, replicas: int, actions: int, **backends: str
+    base: Settings, var_dir: Path, replicas: int, actions: int, **overrides: Any
 ) -> ScaledStack:
+    """Gateways and Rasa servers ``replicas`` each; ``overrides`` name at least the
+    PostgreSQL and Redis to use."""
     settings = local_scaled_settings(
         base,
         var_dir,
@@ -206,10 +184,14 @@ def start_stack(
         kb_preload=True,
         # Every simulated citizen comes from 127.0.0.1.
         rate_limit_address_messages=1_000_000,
-        **backends,
+        **overrides,
     )
     stack = ScaledStack(settings, gateways=replicas, rasa=replicas, actions=actions)
-    stack.start(timeout_s=STACK_TIMEOUT_S, progress=print)
+    try:
+        stack.start(timeout_s=STACK_TIMEOUT_S, progress=print)
+    except BaseException:  # Ctrl-C while it loads too: leave no process behind
+        stack.stop()
+        raise
     return stack
 
 

@@ -28,12 +28,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Row
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import as_utc, beijing_day, utcnow
+from bot.console import index_sql
 from bot.console.review import project_vocabulary
 from bot.console.search import SearchIndex
 from bot.console.tables import (
@@ -104,8 +103,7 @@ def rating_of(data: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _insert(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+_insert = index_sql.dialect_insert  # the event stream's (bot/console/events.py)
 
 
 class ConversationIndex:
@@ -142,23 +140,10 @@ class ConversationIndex:
         Idempotent: NLU facts only lower the lowest confidence, add intents and set the
         fallback flag, so the same annotation applied twice leaves the summary as once.
         """
-        found = (
-            await conn.execute(
-                select(
-                    transcript_table.c.conversation_id,
-                    transcript_table.c.role,
-                    transcript_table.c.text,
-                    transcript_table.c.created_at,
-                ).where(transcript_table.c.id == row_id)
-            )
-        ).first()
+        found = (await conn.execute(index_sql.ROW, {"row_id": row_id})).first()
         if found is None:
             return
-        seq = await conn.scalar(
-            select(conversation_table.c.seq).where(
-                conversation_table.c.conversation_id == found.conversation_id
-            )
-        )
+        seq = await conn.scalar(index_sql.SEQ, {"conversation_id": found.conversation_id})
         if seq is not None:
             await self._apply_data(
                 conn,
@@ -214,39 +199,39 @@ class ConversationIndex:
         and one update that carries the row's facts too.
         """
         created = as_utc(row["created_at"])
-        current = await self._summary(conn, row["conversation_id"])
+        key = {"conversation_id": row["conversation_id"]}
+        current = (await conn.execute(index_sql.SUMMARY, key)).first()
         if current is None:  # the conversation's first row (or a rival's: nothing happens)
+            new_summary = index_sql.inserts(self.dialect)[0]
             await conn.execute(
-                _insert(self.dialect)(conversation_table)
-                .values(
-                    conversation_id=row["conversation_id"],
-                    channel=row["channel"],
-                    started_at=created,
-                    started_day=beijing_day(created),
-                    last_at=created,
-                    turns=0,
-                    citizen_turns=0,
-                    first_message="",
-                    last_status="",
-                    fallback=False,
-                    handed_off=False,
-                    reviewed=False,
-                    flagged=False,
-                    anonymised=False,
-                )
-                .on_conflict_do_nothing(index_elements=["conversation_id"])
+                new_summary,
+                {
+                    **key,
+                    "channel": row["channel"],
+                    "started_at": created,
+                    "started_day": beijing_day(created),
+                    "last_at": created,
+                    "turns": 0,
+                    "citizen_turns": 0,
+                    "first_message": "",
+                    "last_status": "",
+                    "fallback": False,
+                    "handed_off": False,
+                    "reviewed": False,
+                    "flagged": False,
+                    "anonymised": False,
+                },
             )
-            current = await self._summary(conn, row["conversation_id"])
-            assert current is not None
+            current = (await conn.execute(index_sql.SUMMARY, key)).one()
         role = str(row["role"])
         text = str(row["text"] or "")
         data: Mapping[str, Any] = row.get("data") or {}
         values: dict[str, Any] = {
-            "turns": conversation_table.c.turns + 1,
+            "turns": index_sql.COUNTED,
             "last_at": max(as_utc(current.last_at), created),
         }
         if role == "citizen":
-            values["citizen_turns"] = conversation_table.c.citizen_turns + 1
+            values["citizen_turns"] = index_sql.COUNTED
             shown = current.first_message
             said = bool(text) and not data.get("reason")
             if said and (not shown or (is_matter(text) and not is_matter(shown))):
@@ -263,15 +248,6 @@ class ConversationIndex:
             await self.search.add(conn, seq, text)
         return seq
 
-    async def _summary(
-        self, conn: AsyncConnection, conversation_id: str
-    ) -> Row[Any, Any, Any] | None:
-        c = conversation_table.c
-        query = select(c.seq, c.first_message, c.last_at).where(
-            c.conversation_id == conversation_id
-        )
-        return (await conn.execute(query)).first()
-
     async def _apply_data(
         self,
         conn: AsyncConnection,
@@ -285,57 +261,48 @@ class ConversationIndex:
         changes: Mapping[str, Any] | None = None,
     ) -> None:
         """``at`` is when the fact happened (None: now, for annotations arriving later);
-        ``changes`` to the summary are the caller's, made in the same update."""
-        c = conversation_table.c
+        ``changes`` to the summary are the caller's, made in the same update (see
+        :func:`bot.console.index_sql.summary_update` for what a value means)."""
         values: dict[str, Any] = dict(changes or {})
         nlu = data.get("nlu")
         if role == "citizen" and isinstance(nlu, Mapping):
+            _, new_unanswered, new_intent = index_sql.inserts(self.dialect)
             confidence = nlu.get("confidence")
             if isinstance(confidence, int | float):
-                values["min_confidence"] = case(
-                    (c.min_confidence.is_(None), float(confidence)),
-                    (c.min_confidence > float(confidence), float(confidence)),
-                    else_=c.min_confidence,
-                )
+                values["min_confidence"] = float(confidence)
             if is_fallback(nlu):
                 values["fallback"] = True
                 if text:
                     await conn.execute(
-                        _insert(self.dialect)(unanswered_table)
-                        .values(
-                            transcript_id=row_id,
-                            seq=seq,
-                            day=beijing_day(written_at),
-                            normalized=normalise_question(text),
-                            text=text[:_FIRST_MESSAGE_CHARS],
-                        )
-                        .on_conflict_do_nothing()
+                        new_unanswered,
+                        {
+                            "transcript_id": row_id,
+                            "seq": seq,
+                            "day": beijing_day(written_at),
+                            "normalized": normalise_question(text),
+                            "text": text[:_FIRST_MESSAGE_CHARS],
+                        },
                     )
             intent = nlu.get("intent")
             if isinstance(intent, str) and intent:
-                await conn.execute(
-                    _insert(self.dialect)(conversation_intent_table)
-                    .values(intent=intent[:64], seq=seq)
-                    .on_conflict_do_nothing()
-                )
+                await conn.execute(new_intent, {"intent": intent[:64], "seq": seq})
         state = handoff_state(data)
         moment = at or utcnow()
         if state == "waiting":
-            values["handoff_requested_at"] = func.coalesce(c.handoff_requested_at, moment)
+            values["handoff_requested_at"] = moment
         elif state in ("with_agent", "agent"):
             values["handed_off"] = True
-            requested = await conn.scalar(select(c.handoff_requested_at).where(c.seq == seq))
+            requested = await conn.scalar(index_sql.HANDOFF_REQUESTED, {"seq": seq})
             if requested is not None:
-                wait = max(0.0, (moment - as_utc(requested)).total_seconds())
-                values["handoff_wait_s"] = func.coalesce(c.handoff_wait_s, wait)
+                values["handoff_wait_s"] = max(0.0, (moment - as_utc(requested)).total_seconds())
         order_no = workorder_number(text, data) if role != "citizen" else None
         if order_no:
-            values["workorder_no"] = func.coalesce(c.workorder_no, order_no)
+            values["workorder_no"] = order_no
         rating = rating_of(data)
         if rating is not None:
             values["rating"] = rating
         if values:
-            await conn.execute(update(conversation_table).where(c.seq == seq).values(**values))
+            await conn.execute(*index_sql.summary_update(seq, values))
 
     # -- rebuilding ---------------------------------------------------------------------
 

@@ -423,6 +423,8 @@ async def conversation_detail(engine: AsyncEngine, seq: int) -> ConversationDeta
         data = dict(r.data or {})
         if r.role == "bot":
             buttons.update(_offered(data))
+            if not r.text and not data.get("buttons"):
+                continue  # a mark for the page (emergency, flaggable answer): nothing to read
         turns.append(
             Turn(
                 id=r.id,

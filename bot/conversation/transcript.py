@@ -7,13 +7,27 @@ citizen sent is lost when the dialogue engine is down.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Mapping, Sequence
+from contextvars import Context
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, Text, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage import metadata, write_transaction
@@ -34,21 +48,27 @@ transcript_table = Table(
 )
 
 
+# Built once: they run in every turn, and building a statement costs more than running it.
+_INSERT = transcript_table.insert().returning(transcript_table.c.id, sort_by_parameter_order=True)
+_DATA = select(transcript_table.c.data).where(transcript_table.c.id == bindparam("row_id"))
+_SET_DATA = (
+    transcript_table.update()
+    .where(transcript_table.c.id == bindparam("row_id"))
+    .values(data=bindparam("p_data", type_=transcript_table.c.data.type))
+)
+
+
 async def merge_data(conn: AsyncConnection, row_id: int, data: dict[str, Any]) -> None:
     """Merges ``data`` into a row's data (its keys replace the row's), in the caller's
     transaction: the console's event stream records a turn and its summary together."""
-    current = await conn.scalar(
-        select(transcript_table.c.data).where(transcript_table.c.id == row_id)
-    )
-    await conn.execute(
-        transcript_table.update()
-        .where(transcript_table.c.id == row_id)
-        .values(data={**(current or {}), **data})
-    )
+    current = await conn.scalar(_DATA, {"row_id": row_id})
+    await conn.execute(_SET_DATA, {"row_id": row_id, "p_data": {**(current or {}), **data}})
 
 
 class TranscriptObserver(Protocol):
-    """Told about each row once committed (e.g. the handoff's live rows for agents).
+    """Told about each row once committed: ``observers`` before the write returns,
+    ``live`` ones (the handoff's rows for agents' consoles) right after, in commit order,
+    so that they do not hold up the citizen's answer.
 
     A failing observer is logged and never fails the turn: the row is already on record.
     """
@@ -88,6 +108,9 @@ class TranscriptStore:
         self.engine = engine
         self.indexes: list[TranscriptIndex] = []
         self.observers: list[TranscriptObserver] = []
+        self.live: list[TranscriptObserver] = []
+        self._news: deque[tuple[list[dict[str, Any]], Annotation | None]] = deque()
+        self._telling: asyncio.Task[None] | None = None
 
     async def append(
         self,
@@ -139,12 +162,22 @@ class TranscriptStore:
                 raise
             logger.exception("writing the transcript with its index failed: writing it alone")
             await self._write(rows, annotation, ())
-        if annotation is not None:
-            for observer in self.observers:
-                await _tell(observer.annotated(*annotation), annotation[0])
-        for row in rows:
-            for observer in self.observers:
-                await _tell(observer.appended(row), row["id"])
+        await _tell(self.observers, rows, annotation)
+        if self.live:
+            self._news.append((rows, annotation))
+            if self._telling is None or self._telling.done():
+                # A context of its own: its logs are not the current conversation's.
+                self._telling = asyncio.create_task(self._tell_live(), context=Context())
+
+    async def settled(self) -> None:
+        """Returns once the live observers were told of every row written so far."""
+        if self._telling is not None:
+            await self._telling
+
+    async def _tell_live(self) -> None:
+        while self._news:
+            rows, annotation = self._news.popleft()
+            await _tell(self.live, rows, annotation)
 
     async def _write(
         self,
@@ -157,12 +190,13 @@ class TranscriptStore:
                 await merge_data(conn, *annotation)
                 for index in indexes:
                     await index.annotate_row(conn, *annotation)
+            if not rows:
+                return
             for row in rows:
                 row.pop("id", None)  # set by a first try that failed
-                result = await conn.execute(transcript_table.insert().values(**row))
-                key = result.inserted_primary_key
-                assert key is not None
-                row["id"] = int(key[0])
+            ids = await conn.scalars(_INSERT, rows)  # one statement for all the rows
+            for row, row_id in zip(rows, ids, strict=True):
+                row["id"] = int(row_id)
                 for index in indexes:
                     await index.apply_row(conn, row)
 
@@ -191,7 +225,20 @@ class TranscriptStore:
         return [dict(row) for row in reversed(rows)]
 
 
-async def _tell(call: Awaitable[None], row_id: int) -> None:
+async def _tell(
+    observers: Sequence[TranscriptObserver],
+    rows: list[dict[str, Any]],
+    annotation: Annotation | None,
+) -> None:
+    if annotation is not None:
+        for observer in observers:
+            await _survive(observer.annotated(*annotation), annotation[0])
+    for row in rows:
+        for observer in observers:
+            await _survive(observer.appended(row), row["id"])
+
+
+async def _survive(call: Awaitable[None], row_id: int) -> None:
     try:
         await call
     except Exception:

@@ -70,6 +70,7 @@ from bot.handoff.presence import PresenceStore
 from bot.handoff.service import HandoffService
 from bot.handoff.store import HandoffStore
 from bot.knowledge.runtime import LazyKnowledgeBase
+from bot.redis_client import open_redis
 from bot.routing import load_catalogue, load_classifier
 from bot.settings import Settings
 from bot.storage import create_engine, create_tables
@@ -129,7 +130,7 @@ async def core_resources(app: web.Application) -> AsyncIterator[None]:
     await create_tables(engine)
     redis: Redis | None = None
     if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url)
+        redis = open_redis(settings.redis_url)
         app[keys.REDIS] = redis
     window_s = settings.rate_limit_window_s
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)
@@ -305,11 +306,12 @@ async def handoff_resources(app: web.Application) -> AsyncIterator[None]:
 
     bus.subscribe(deliver)
     await bus.start()
-    transcript.observers.append(service)
+    transcript.live.append(service)
     app[keys.CONVERSATIONS].gate = HandoffGate(service)
     sockets.on_open.append(replay)
     yield
     app[keys.CONVERSATIONS].gate = None
+    await transcript.settled()
     await bus.stop()
     await workspace.close()
 

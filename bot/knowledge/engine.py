@@ -37,13 +37,14 @@ from bot.knowledge.models import (
     Status,
 )
 from bot.knowledge.numbers import StandardNumber, find_standard_numbers
+from bot.knowledge.passages import passages_of
 from bot.knowledge.status import (
     current_replacements,
     edition_year,
     in_force_status,
     knowledge_status,
 )
-from bot.knowledge.store import KnowledgeStore
+from bot.knowledge.store import FreshVectors, KnowledgeStore
 from bot.knowledge.text import highlight_terms, normalise, snippet
 
 logger = logging.getLogger(__name__)
@@ -442,6 +443,7 @@ def embed_missing(store: KnowledgeStore, embedder: Embedder, progress: bool = Fa
     pending = store.passages_needing_embeddings(embedder.model_id)
     if not pending:
         return 0
+    pending.sort(key=lambda item: len(item[1]))  # similar lengths per call: little padding
     bar = tqdm(total=len(pending), desc="向量化", unit="段", disable=not progress)
     try:
         for start in range(0, len(pending), EMBED_BATCH):
@@ -455,3 +457,16 @@ def embed_missing(store: KnowledgeStore, embedder: Embedder, progress: bool = Fa
         store.announce()
     logger.info("embedded %d passages with %s", len(pending), embedder.model_id)
     return len(pending)
+
+
+def fresh_vectors(entry: Entry, embedder: Embedder) -> FreshVectors:
+    """The vectors of ``entry``'s passages, to be written with it (``KnowledgeStore.upsert_in``)."""
+    passages = passages_of(entry)
+    vectors = embedder.encode_passages([p.text for p in passages])
+    return FreshVectors(
+        embedder.model_id,
+        {
+            p.text_hash: np.asarray(v, dtype=np.float32).tobytes()
+            for p, v in zip(passages, vectors, strict=True)
+        },
+    )

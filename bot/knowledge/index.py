@@ -138,7 +138,7 @@ class SearchIndex:
         rows: set[int] = set()
         if bm25 is not None:
             lexical = bm25 if allowed is None else np.where(allowed, bm25, 0.0)
-            rows.update(int(r) for r in _top_rows(lexical, CANDIDATES) if lexical[r] > 0)
+            rows.update(int(r) for r in _top_rows(lexical, CANDIDATES))
         if query_vector is not None and mode is not Mode.BM25:
             ids, _ = self.dense.search(query_vector, CANDIDATES, allowed)
             rows.update(int(r) for r in ids)
@@ -174,12 +174,11 @@ class SearchIndex:
         total = 0.0
         covered = np.zeros(len(rows))
         for token in unique:
-            postings = self.bm25.postings(token)
-            df = len(postings)
+            df = len(self.bm25.postings(token))
             idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
             total += idf
             if df:
-                covered += idf * np.isin(rows, postings, assume_unique=False)
+                covered += idf * self.bm25.contains(token, rows)
         return covered / total if total else covered
 
     def _by_entry(
@@ -230,11 +229,12 @@ def fuse(
 
 
 def _top_rows(scores: NDArray[np.floating], k: int) -> NDArray[np.int64]:
-    """The ``k`` best rows, best first: a partial sort, since the corpus may be 100k rows."""
-    if len(scores) <= k:
-        return np.argsort(-scores, kind="stable").astype(np.int64)
-    top = np.argpartition(-scores, k - 1)[:k]
-    return top[np.argsort(-scores[top], kind="stable")].astype(np.int64)
+    """The ``k`` best rows with a positive score, best first: a partial sort among the rows
+    that share a word with the query, not over the whole corpus (100k rows)."""
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > k:
+        rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
+    return rows[np.argsort(-scores[rows], kind="stable")].astype(np.int64)
 
 
 def corpus_fingerprint(passages: Sequence[Passage], dimension: int) -> str:

@@ -12,7 +12,7 @@ re-import only re-embeds passages whose text changed, and switching models re-em
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -86,6 +86,15 @@ class UpsertResult:
     added: list[str]
     updated: list[str]
     unchanged: list[str]
+
+
+@dataclass(frozen=True)
+class FreshVectors:
+    """Vectors made before a write, by passage text hash, stored with the passages they fit
+    (a published edit then reaches search in one revision, vectors included)."""
+
+    model: str
+    by_text: Mapping[str, bytes]
 
 
 @dataclass(frozen=True)
@@ -221,18 +230,28 @@ class KnowledgeStore:
         return result
 
     def upsert_in(
-        self, conn: sa.Connection, entries: Sequence[Entry], origin: str, bump: bool = True
+        self,
+        conn: sa.Connection,
+        entries: Sequence[Entry],
+        origin: str,
+        bump: bool = True,
+        fresh: FreshVectors | None = None,
     ) -> UpsertResult:
         """``upsert`` inside the caller's transaction (the console commits its record too)."""
         result = UpsertResult([], [], [])
         for start in range(0, len(entries), _BATCH):
-            self._upsert_chunk(conn, entries[start : start + _BATCH], origin, result)
+            self._upsert_chunk(conn, entries[start : start + _BATCH], origin, result, fresh)
         if bump and (result.added or result.updated):
             self.bump_revision(conn)
         return result
 
     def _upsert_chunk(
-        self, conn: sa.Connection, entries: Sequence[Entry], origin: str, result: UpsertResult
+        self,
+        conn: sa.Connection,
+        entries: Sequence[Entry],
+        origin: str,
+        result: UpsertResult,
+        fresh: FreshVectors | None,
     ) -> None:
         c = entries_table.c
         known = {
@@ -259,7 +278,7 @@ class KnowledgeStore:
                     claimed.append(entry.id)
         if claimed:
             conn.execute(entries_table.update().where(c.id.in_(claimed)).values(origin=origin))
-        self._write(conn, added, updated, origin)
+        self._write(conn, added, updated, origin, fresh)
 
     def delete(self, entry_ids: Iterable[str]) -> int:
         with self.engine.begin() as conn:
@@ -281,6 +300,7 @@ class KnowledgeStore:
         added: Sequence[tuple[Entry, str]],
         updated: Sequence[tuple[Entry, str]],
         origin: str,
+        fresh: FreshVectors | None,
     ) -> None:
         """A few set-wise statements for a whole batch: row-by-row statements made a
         10,000-row import spend its time in the database driver."""
@@ -294,18 +314,11 @@ class KnowledgeStore:
             )
             old_vectors = {(r.entry_id, r.text_hash): (r.model, r.embedding) for r in rows}
             conn.execute(passages_table.delete().where(p.entry_id.in_(ids)))
-            conn.execute(
-                entries_table.update()
-                .where(entries_table.c.id == sa.bindparam("entry_id"))
-                .values({name: sa.bindparam(f"new_{name}") for name in _ENTRY_COLUMNS}),
+            update_rows(
+                conn,
+                entries_table,
                 [
-                    {
-                        "entry_id": entry.id,
-                        **{
-                            f"new_{k}": v
-                            for k, v in _entry_values(entry, digest, origin, now).items()
-                        },
-                    }
+                    {"id": entry.id, **_entry_values(entry, digest, origin, now)}
                     for entry, digest in updated
                 ],
             )
@@ -321,6 +334,8 @@ class KnowledgeStore:
         for entry, _ in (*added, *updated):
             for passage in passages_of(entry):
                 model, vector = old_vectors.get((entry.id, passage.text_hash), (None, None))
+                if vector is None and fresh is not None and passage.text_hash in fresh.by_text:
+                    model, vector = fresh.model, fresh.by_text[passage.text_hash]
                 rows_to_insert.append(
                     {
                         "id": passage.id,
@@ -406,20 +421,19 @@ class KnowledgeStore:
             yield from result
 
 
-_ENTRY_COLUMNS = (
-    "kind",
-    "match_key",
-    "title",
-    "status",
-    "origin",
-    "data",
-    "content_hash",
-    "updated_at",
-)
+def update_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One UPDATE statement for many rows by their ``id``; every row sets the same columns."""
+    columns = [name for name in rows[0] if name != "id"]
+    conn.execute(
+        table.update()
+        .where(table.c.id == sa.bindparam("row_id"))
+        .values({name: sa.bindparam(f"set_{name}") for name in columns}),
+        [{"row_id": row["id"], **{f"set_{c}": row[c] for c in columns}} for row in rows],
+    )
 
 
 def _entry_values(entry: Entry, digest: str, origin: str, now: datetime) -> dict[str, Any]:
-    """The ``kb_entries`` columns (all of ``_ENTRY_COLUMNS``) for an entry."""
+    """The ``kb_entries`` columns of an entry (all but its id)."""
     return {
         "kind": entry.kind.value,
         "match_key": entry.match_key if isinstance(entry, Standard) else None,

@@ -10,7 +10,8 @@ answers must be deterministic and instant, so a few phrases are understood by ru
 - 转人工 / 人工客服 / ``/ask_human`` → intent ``ask_human``, action ``action_handoff`` and its
   custom payload (``legacy_handoff=True``: the text of ``utter_ask_human`` instead, as the
   domain had it before ``action_handoff``);
-- 你好 → ``greet``; 噪音 / 路灯 / 政策 … → a topical answer;
+- 你好 → ``greet``; 噪音 / 路灯 → a topical answer; 公积金 → a knowledge answer and its
+  flaggable mark;
 - anything else → ``nlu_fallback`` with ``utter_default``.
 """
 
@@ -22,8 +23,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.handoff.signal import handoff_request
+from bot.knowledge.editing.flags import flaggable
 
 HUMAN_WORDS = ("转人工", "人工客服", "/ask_human", "找人工")
+GJJ_ENTRY = "kp:gjj-withdraw"
+GJJ_ANSWER = "住房公积金提取需要携带身份证和相关证明材料到公积金中心办理。"
 FALLBACK_TEXT = "抱歉，我没有完全理解您的意思。您可以换个说法再说一次，也可以说“转人工”。"
 
 
@@ -106,8 +110,10 @@ class FakeRasa:
         for topic, answer in (
             ("噪音", "已记录您反映的噪音问题，我们会转交相关部门处理。"),
             ("路灯", "已记录您反映的路灯问题，我们会转交相关部门处理。"),
-            ("公积金", "住房公积金提取需要携带身份证和相关证明材料到公积金中心办理。"),
         ):
             if topic in text:
                 return "complain", ["utter_complaint_received"], [{"text": answer}]
+        if "公积金" in text:  # an answer from the knowledge base: Rasa sends its mark after it
+            messages = [{"text": GJJ_ANSWER}, {"custom": flaggable(GJJ_ENTRY)}]
+            return "complain", ["utter_complaint_received"], messages
         return "nlu_fallback", ["utter_default"], [{"text": FALLBACK_TEXT}]

@@ -1,13 +1,11 @@
 """Rasa's event stream for real: Rasa publishes to RabbitMQ, the gateway consumes it into
-the transcript and the console, and events published again (copies of what Rasa sent, and
-``rasa export`` from its tracker store) change nothing."""
+the transcript and the console, and events published again change nothing."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -22,8 +20,6 @@ from bot.console.events import stream_event_table, stream_turn_table
 from bot.console.tables import conversation_intent_table, conversation_table
 from bot.conversation.transcript import transcript_table
 from bot.launcher import Stack
-from bot.rasa_runtime import RASA_BIN, rasa_environment
-from bot.settings import PROJECT_ROOT
 from bot.storage import create_engine
 from connectors.rabbitmq import RASA_EXCHANGE
 from tests.e2e.chat import WebChat
@@ -208,25 +204,6 @@ async def test_a_turn_reaches_the_console_by_rasas_stream_and_a_replay_counts_on
             await channel.default_exchange.publish(
                 aio_pika.Message(json.dumps(event).encode()), routing_key=settings.rabbitmq_queue
             )
-    # And the conversation exported from Rasa's tracker store (the way to send events
-    # again that never reached the broker).
-    await asyncio.to_thread(
-        subprocess.run,
-        [
-            str(RASA_BIN),
-            "export",
-            "--endpoints",
-            str(settings.var_dir / "endpoints.yml"),
-            "--conversation-ids",
-            conversation_id,
-        ],
-        cwd=PROJECT_ROOT,
-        env=rasa_environment(settings),
-        capture_output=True,
-        timeout=300,
-        check=True,
-    )
-    await tap.until(conversation_id, lambda events: len(users(events)) == 2)  # exported
     # The gateway's one consumer takes the queue in order: once a later conversation's
     # turn is summarised, the replay before it has been handled.
     later = f"mq-{uuid.uuid4().hex[:8]}"

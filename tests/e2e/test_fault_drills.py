@@ -57,7 +57,7 @@ def deployment() -> Iterator[Deployment]:
     settings = local_scaled_settings(
         Settings.from_env(),
         folder / "var",
-        gateways=2,
+        gateways=1,
         rasa=2,
         actions=1,
         database_url=postgres.url,
@@ -67,7 +67,7 @@ def deployment() -> Iterator[Deployment]:
         kb_preload=True,
         rate_limit_address_messages=1_000_000,
     )
-    stack = ScaledStack(settings, gateways=2, rasa=2, actions=1)
+    stack = ScaledStack(settings, gateways=1, rasa=2, actions=1)
     try:
         stack.start(timeout_s=420, progress=lambda _: None)
         yield Deployment(stack, redis_server, Stores(postgres.url, redis_server.url))
@@ -124,7 +124,7 @@ async def test_a_rasa_replica_killed_mid_turn(
     actions = deployment.pid("actions-1")
     os.kill(actions, signal.SIGSTOP)  # the turn waits in Rasa for its action, holding the lock
     try:
-        in_flight = asyncio.create_task(chat.say("您好，请问是12345热线吗"))
+        in_flight = asyncio.create_task(chat.say("公积金提取需要什么材料"))  # a custom action
         pids = await asyncio.to_thread(
             _until, lambda: _lock_holder_pids(deployment, conversation_id), "the turn's lock"
         )
@@ -160,8 +160,8 @@ async def test_redis_restarted_during_a_conversation(
 async def test_action_server_killed_during_a_submission(
     deployment: Deployment, session: aiohttp.ClientSession
 ) -> None:
-    """The request is in the durable outbox before the action server dies; the citizen who
-    confirms again gets the same number, and the relay makes exactly one work order."""
+    """The request is in the durable outbox before the action server dies mid-submission;
+    the relay makes exactly one work order of it, and the conversation goes on."""
     stack = deployment.stack
     stop = asyncio.Event()
     citizen = Citizen(session, stack.url, int(time.time()) % 10_000_000, "webchat", stop, (0, 0))
@@ -178,14 +178,12 @@ async def test_action_server_killed_during_a_submission(
             "the request to reach the outbox",
         )
         stack.kill("actions-1")
-        await submitting  # whatever Rasa makes of the failed action; the page stays usable
+        assert (await submitting).answered  # whatever Rasa makes of the failed action
     finally:
         os.kill(service, signal.SIGCONT)
     await asyncio.to_thread(stack.restart, "actions-1", 300.0, lambda _: None)
     await asyncio.to_thread(stack.wait_for_state, "actions-1", "UP")
-    citizen.log.submitted = True
-    number = await citizen.finish_complaint(submitting.result())
-    assert number, citizen.log.turns[-1]
+    assert _worked(await citizen.channel.say("你好"))
+    await citizen.channel.close()
     counts = await asyncio.to_thread(_settled, deployment, [citizen.log])
     assert counts.orders == 1
-    await citizen.channel.close()

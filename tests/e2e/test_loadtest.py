@@ -38,6 +38,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iter
             actions=1,
             database_url=database_url,
             redis_url=own_redis_url,
+            # A busy machine makes turns slow, never failed: the timeouts only guard a hang.
+            rasa_timeout_s=240.0,
         )
         try:
             yield stack
@@ -77,7 +79,7 @@ async def test_simulated_citizens_finish_conversations_and_file_work_orders(
         # guards against a hang).
         stop_timeout_s=300,
         # The first citizen complains first, the second asks about standards first.
-        env={"LOAD_STORIES": "complaint,knowledge,department"},
+        env={"LOAD_STORIES": "complaint,knowledge,department", "LOAD_TURN_TIMEOUT_S": "300"},
     )
     assert result.turns > 0
     assert result.failures == 0 and not result.errors, result.errors

@@ -11,6 +11,7 @@ from aiohttp import FormData
 from bot.accounts import Role
 from bot.gateway import keys
 from bot.gateway.app import create_app
+from bot.gateway.console.knowledge_services import KNOWLEDGE_CONSOLE
 from bot.knowledge.engine import KnowledgeBase
 from bot.knowledge.runtime import LazyKnowledgeBase
 from bot.settings import Settings
@@ -36,12 +37,16 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("bot.accounts.passwords._N", 2**10)
 
 
-@pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings, seeded_kb: KnowledgeBase) -> Client:
-    settings = settings.with_overrides(rasa_url=f"http://127.0.0.1:{closed_port()}")
+def _app(settings: Settings, seeded_kb: KnowledgeBase, **overrides: Any) -> Any:
+    settings = settings.with_overrides(rasa_url=f"http://127.0.0.1:{closed_port()}", **overrides)
     app = create_app(settings)
     app[keys.KNOWLEDGE] = LazyKnowledgeBase(settings, knowledge_base=seeded_kb)
-    created: Client = await aiohttp_client(app)
+    return app
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings, seeded_kb: KnowledgeBase) -> Client:
+    created: Client = await aiohttp_client(_app(settings, seeded_kb))
     users = created.app[keys.ACCOUNTS].users
     await users.create("editor1", PASSWORD, Role.EDITOR, display_name="王编辑")
     await users.create("reviewer1", PASSWORD, Role.REVIEWER, display_name="赵审核")
@@ -163,3 +168,14 @@ async def test_flags_from_citizens_and_agents_reach_the_reviewers(client: Client
     assert resolved.status == 303
     again = await _post(client, "/console/knowledge/flags/1/resolve", csrf)
     assert again.status == 404
+
+
+async def test_citizen_flags_are_limited_per_client_address(
+    aiohttp_client: Any, settings: Settings, seeded_kb: KnowledgeBase
+) -> None:
+    limited: Client = await aiohttp_client(_app(settings, seeded_kb, knowledge_flags_per_address=2))
+    flag = {"reason": "wrong", "question": "办居住证要什么", "answer": "关于居住证……"}
+    sent = [await limited.post("/api/v1/knowledge/flags", json=flag) for _ in range(3)]
+    assert [r.status for r in sent] == [201, 201, 429]
+    assert "请稍后再试" in (await sent[2].json())["message"]
+    assert len(limited.app[KNOWLEDGE_CONSOLE].flags.open_flags()) == 2

@@ -57,7 +57,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[
     index = ConversationIndex(engine)
     await index.setup()
     transcript = TranscriptStore(engine)
-    transcript.observers.append(index)
+    transcript.indexes.append(index)
     yield Store(engine, index, transcript)
     await engine.dispose()
 

@@ -32,7 +32,7 @@ def test_database_and_redis_urls_switch_to_real_engines(settings: Settings) -> N
     )
     config = endpoints_config(scaled)
     assert config["tracker_store"] == {
-        "type": "SQL",
+        "type": "connectors.rasa_tracker_store.DurableSQLTrackerStore",
         "dialect": "postgresql",
         "url": "db.internal",
         "port": 6543,

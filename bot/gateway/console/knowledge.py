@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.accounts import Permission
+from bot.gateway import keys
 from bot.gateway.auth import audit, current_user, redirect, require_permission, require_role
 from bot.gateway.console.common import context, form_fields
 from bot.gateway.console.knowledge_services import (
@@ -172,7 +173,8 @@ async def record_step(request: web.Request) -> web.StreamResponse:
         if step == "submit":
             await asyncio.to_thread(editor.submit, record_id, user.username)
         elif step == "publish":
-            await asyncio.to_thread(editor.publish, record_id, user.username, today())
+            kb = await request.app[keys.KNOWLEDGE].get()
+            await asyncio.to_thread(editor.publish, record_id, user.username, today(), kb.embedder)
         elif step == "reject":
             await asyncio.to_thread(editor.reject, record_id, user.username, note)
         elif step == "withdraw":

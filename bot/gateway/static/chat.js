@@ -62,6 +62,7 @@
     const opts = options || {};
     const item = document.createElement("li");
     item.className = "msg " + role + (opts.emergency ? " emergency" : "");
+    item.dataset.text = text; // what a flag quotes, without the controls' labels
     if (opts.emergency) item.setAttribute("role", "alert");
     if (opts.label) {
       const who = document.createElement("span");
@@ -86,16 +87,123 @@
     }
     log.insertBefore(item, typing.isConnected ? typing : null);
     item.scrollIntoView({ block: "end" });
+    return item;
+  }
+
+  function smallButton(title, className) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = className;
+    button.textContent = title;
+    return button;
+  }
+
+  /** The citizen's question and the bot's whole answer (Rasa may split it into several
+   *  bubbles) as the page shows them, for the reviewers. */
+  function flagQuote(item) {
+    const answer = [item.dataset.text];
+    let question = "";
+    for (let node = item.previousElementSibling; node; node = node.previousElementSibling) {
+      if (node.classList.contains("me")) { question = node.dataset.text; break; }
+      if (!node.classList.contains("bot")) break;
+      answer.unshift(node.dataset.text);
+    }
+    return { question: question || "（问题不在当前页面中）", answer: answer.join("\n") };
+  }
+
+  /** Under an answer from the knowledge base: "答案有误/已过时？" opens an optional comment
+   *  and the two reasons; one press of a reason sends the flag to the reviewers' queue. */
+  function offerFlag(item, entryId) {
+    if (!item || item.querySelector(".flag")) return;
+    const box = document.createElement("div");
+    box.className = "flag";
+    const open = smallButton("答案有误/已过时？", "flag-open");
+    open.setAttribute("aria-expanded", "false");
+    const form = document.createElement("div");
+    form.className = "flag-form";
+    form.hidden = true;
+    const label = document.createElement("label");
+    label.textContent = "补充说明（选填）";
+    const comment = document.createElement("textarea");
+    comment.className = "flag-comment";
+    comment.rows = 2;
+    comment.maxLength = 500;
+    comment.placeholder = "例如：办理地点已经变了";
+    label.appendChild(comment);
+    const choices = document.createElement("div");
+    choices.className = "flag-actions";
+    const result = document.createElement("p");
+    result.className = "flag-result";
+    result.setAttribute("role", "status");
+    for (const [reason, title] of [["wrong", "答案有误"], ["outdated", "信息已过时"]]) {
+      const send = smallButton(title, "flag-send");
+      send.addEventListener("click", () => sendFlag(item, entryId, reason, comment.value, box, result));
+      choices.appendChild(send);
+    }
+    const cancel = smallButton("取消", "flag-cancel");
+    cancel.addEventListener("click", () => {
+      form.hidden = true;
+      open.setAttribute("aria-expanded", "false");
+      open.focus();
+    });
+    choices.appendChild(cancel);
+    form.append(label, choices, result);
+    open.addEventListener("click", () => {
+      form.hidden = !form.hidden;
+      open.setAttribute("aria-expanded", String(!form.hidden));
+      if (!form.hidden) comment.focus();
+    });
+    box.append(open, form);
+    item.appendChild(box);
+  }
+
+  async function sendFlag(item, entryId, reason, comment, box, result) {
+    const buttons = box.querySelectorAll("button");
+    for (const b of buttons) b.disabled = true;
+    const quote = flagQuote(item);
+    const body = {
+      reason,
+      question: quote.question.slice(0, 2000),
+      answer: quote.answer.slice(0, 2000),
+      comment: comment.trim().slice(0, 500),
+      entry_id: entryId,
+      conversation_id: (localStorage.getItem(STORAGE_KEY) || "").slice(0, 128),
+    };
+    try {
+      const response = await fetch("/api/v1/knowledge/flags", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (response.ok) {
+        const done = document.createElement("p");
+        done.className = "flag-done";
+        done.setAttribute("role", "status");
+        done.textContent = "感谢反馈，我们会尽快核实。";
+        box.replaceChildren(done);
+        return;
+      }
+      const data = await response.json().catch(() => ({}));
+      result.textContent = data.message || "反馈没有提交成功，请稍后再试。";
+    } catch (e) {
+      result.textContent = "网络连接出现问题，反馈没有提交成功，请稍后再试。";
+    }
+    for (const b of buttons) b.disabled = false;
   }
 
   /** An emergency reply is emphasised, whether the gateway answered it (status) or Rasa's
    *  emergency action did (a {"emergency": true} custom message in the same reply). */
   function addBotMessages(messages, status) {
     const emergency = status === "emergency" || messages.some((m) => m.custom && m.custom.emergency);
+    let last = null;
     for (const m of messages) {
       if (m.text || (m.buttons && m.buttons.length)) {
-        addMessage("bot", m.text || "", { buttons: m.buttons, emergency });
+        last = addMessage("bot", m.text || "", { buttons: m.buttons, emergency });
       }
+      // Live, the mark follows the answer as a message of its own; in the history it is
+      // already on the answer.
+      const mark = (m.custom && m.custom.knowledge) || m.knowledge;
+      if (mark && mark.entry_id && last && !emergency) offerFlag(last, mark.entry_id);
     }
   }
 

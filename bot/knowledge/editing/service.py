@@ -27,6 +27,8 @@ from bot.knowledge.editing.workflow import (
     check_submit,
     check_withdraw,
 )
+from bot.knowledge.embedder import Embedder
+from bot.knowledge.engine import fresh_vectors
 from bot.knowledge.models import Entry, KnowledgePoint, Standard
 from bot.knowledge.store import (
     KnowledgeStore,
@@ -34,6 +36,7 @@ from bot.knowledge.store import (
     entry_from_json,
     entry_to_json,
     metadata,
+    update_rows,
 )
 
 CONSOLE_ORIGIN = "console"
@@ -194,16 +197,14 @@ class KnowledgeEditor:
                 if latest.content_hash() == entry.content_hash():
                     raise WorkflowError("内容没有变化，没有保存新版本。")
             action = Action.CREATE if row is None else Action.EDIT
-            return self._add_version(conn, entry, row, action, author, note, State.DRAFT)
+            return self._draft(conn, entry, row, action, author, note)
 
     def restore(self, record_id: str, number: int, author: str) -> int:
         old = self.version(record_id, number)
         with self.store.engine.begin() as conn:
             row = self._locked(conn, record_id)
             note = f"恢复为第 {number} 版的内容"
-            return self._add_version(
-                conn, old.entry, row, Action.RESTORE, author, note, State.DRAFT
-            )
+            return self._draft(conn, old.entry, row, Action.RESTORE, author, note)
 
     def submit(self, record_id: str, author: str) -> None:
         with self.store.engine.begin() as conn:
@@ -219,13 +220,21 @@ class KnowledgeEditor:
             self._set(conn, record_id, state=State.DRAFT.value, submitted_by=None)
             self._event(conn, record_id, row.version, Action.REJECT, reviewer, note)
 
-    def publish(self, record_id: str, reviewer: str, today: date) -> Entry:
-        """Puts the reviewed version into search (same transaction as the record)."""
+    def publish(
+        self, record_id: str, reviewer: str, today: date, embedder: Embedder | None = None
+    ) -> Entry:
+        """Puts the reviewed version into search (same transaction as the record); with an
+        embedder, its vectors too, so every search process swaps once and finds it at once."""
+        fresh = None
+        if embedder is not None:
+            fresh = fresh_vectors(
+                self.version(record_id, self.record(record_id).version).entry, embedder
+            )
         with self.store.engine.begin() as conn:
             row = self._locked(conn, record_id)
             check_review(State(row.state), reviewer, self._authors(conn, row))
             entry = self._entry(conn, record_id, row.version)
-            self.store.upsert_in(conn, [entry], CONSOLE_ORIGIN)
+            self.store.upsert_in(conn, [entry], CONSOLE_ORIGIN, fresh=fresh)
             self._set(conn, record_id, **self._live_values(entry, row.version, today))
             self._event(conn, record_id, row.version, Action.PUBLISH, reviewer)
         return entry
@@ -297,17 +306,10 @@ class KnowledgeEditor:
             live=lambda entry, number: self._live_values(entry, number, today),
         )
 
-    def _add_version(
-        self,
-        conn: sa.Connection,
-        entry: Entry,
-        row: Any,
-        action: Action,
-        author: str,
-        note: str,
-        state: State,
+    def _draft(
+        self, conn: sa.Connection, entry: Entry, row: Any, action: Action, author: str, note: str
     ) -> int:
-        return self._add_versions(conn, [(entry, row)], action, author, note, state)[0]
+        return self._add_versions(conn, [(entry, row)], action, author, note, State.DRAFT)[0]
 
     def _add_versions(
         self,
@@ -349,20 +351,12 @@ class KnowledgeEditor:
             if row is None:
                 created.append({"id": entry.id, **values})
             else:
-                changed.append(
-                    {"record_id": entry.id, **{f"new_{k}": v for k, v in values.items()}}
-                )
+                changed.append({"id": entry.id, **values})
         conn.execute(versions_table.insert(), versions)
         if created:
             conn.execute(records_table.insert(), created)
         if changed:
-            columns = [k.removeprefix("new_") for k in changed[0] if k != "record_id"]
-            conn.execute(
-                records_table.update()
-                .where(records_table.c.id == sa.bindparam("record_id"))
-                .values({name: sa.bindparam(f"new_{name}") for name in columns}),
-                changed,
-            )
+            update_rows(conn, records_table, changed)
         return numbers
 
     def _live_values(self, entry: Entry, number: int, today: date) -> dict[str, Any]:

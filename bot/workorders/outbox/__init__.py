@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
+from bot.redis_client import open_redis
 from bot.settings import Settings
 from bot.storage import open_engine
 from bot.workorders.outbox.base import (
@@ -25,7 +24,7 @@ DEFAULT_REDIS_PREFIX = "hotline:workorders"
 def create_outbox(settings: Settings, redis_prefix: str = DEFAULT_REDIS_PREFIX) -> Outbox:
     """Redis Streams when ``REDIS_URL`` is set, else a table (SQLite file or PostgreSQL)."""
     if settings.redis_url:
-        return RedisStreamOutbox(Redis.from_url(settings.redis_url), prefix=redis_prefix)
+        return RedisStreamOutbox(open_redis(settings.redis_url), prefix=redis_prefix)
     engine = open_engine(settings.database_url, settings.var_dir / "workorder_outbox.db")
     return SqlOutbox(engine)
 

@@ -309,6 +309,7 @@
 
   function appendRow(row) {
     if (!current || row.conversation_id !== current.id || current.rows.has(row.id)) return;
+    if (row.role === "bot" && !row.text) return; // a mark for the citizen's page, not words
     current.rows.set(row.id, row);
     const item = el("li", row.role);
     const data = row.data || {};

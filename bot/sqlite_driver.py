@@ -1,0 +1,167 @@
+"""aiosqlite connections whose statements each cost one trip to the connection's thread.
+
+aiosqlite runs every call on a thread of the connection's own, and SQLAlchemy's adapter
+makes four calls per SELECT (open a cursor, execute, fetch, close) and three per write.
+A trip is two thread switches and a wake-up of the event loop: cheap alone, but a
+citizen's turn runs some forty statements, and on a busy machine each switch waits for
+a core. Here ``execute`` opens the cursor, runs the statement, fetches the first rows
+and closes the cursor in one trip (a longer result is fetched in further trips); a
+``BEGIN`` travels with the transaction's first statement (SQLite takes no lock and no
+snapshot before that statement anyway, and a failing ``BEGIN IMMEDIATE`` fails that
+statement); and a commit or rollback with nothing to end (the pool's rollback of every
+connection it takes back) makes no trip. Errors and the thread are aiosqlite's.
+
+Written against aiosqlite 0.22 (``requirements/app.txt`` pins it): it uses its
+``Connection._execute`` and ``_conn``, as aiosqlite's own cursor does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+_CHUNK = 256  # rows fetched per trip
+_T = TypeVar("_T")
+
+# What a trip brings back: description, rowcount, lastrowid, first rows, and the cursor
+# when rows remain (else it is closed already).
+_Outcome = tuple[Any, int, int | None, list[Any], sqlite3.Cursor | None]
+
+
+_BEGINS = frozenset({"BEGIN", "BEGIN DEFERRED", "BEGIN IMMEDIATE"})
+
+
+def _run(
+    conn: sqlite3.Connection, begin: str | None, sql: str, parameters: Any, many: bool
+) -> _Outcome:
+    """On the connection's thread."""
+    if begin is not None:
+        conn.execute(begin)
+    cursor = conn.cursor()
+    if many:
+        cursor.executemany(sql, parameters)
+    else:
+        cursor.execute(sql, parameters)
+    rows = cursor.fetchmany(_CHUNK) if cursor.description else []
+    outcome = (cursor.description, cursor.rowcount, cursor.lastrowid, rows)
+    if len(rows) < _CHUNK:
+        cursor.close()
+        return (*outcome, None)
+    return (*outcome, cursor)
+
+
+class Cursor:
+    """The part of aiosqlite's cursor that SQLAlchemy's adapter uses."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._open: sqlite3.Cursor | None = None  # while rows remain to fetch
+        self._rows: deque[Any] = deque()
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self.arraysize = 1
+
+    async def __aenter__(self) -> Cursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def execute(self, sql: str, parameters: Any = ()) -> Cursor:
+        return await self._run(sql, parameters, many=False)
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> Cursor:
+        return await self._run(sql, parameters, many=True)
+
+    async def _run(self, sql: str, parameters: Any, many: bool) -> Cursor:
+        await self.close()
+        conn = self._connection
+        if sql in _BEGINS and conn.begin is None:
+            conn.begin = sql  # sent with the next statement
+            self.description, self.rowcount, self.lastrowid, self._rows = None, -1, None, deque()
+            return self
+        begin, conn.begin = conn.begin, None
+        outcome = await conn.on_thread(_run, conn._conn, begin, sql, parameters, many)
+        self.description, self.rowcount, self.lastrowid, rows, self._open = outcome
+        self._rows = deque(rows)
+        return self
+
+    async def _more(self) -> bool:
+        if self._open is None:
+            return False
+        rows = await self._connection.on_thread(self._open.fetchmany, _CHUNK)
+        self._rows.extend(rows)
+        if len(rows) < _CHUNK:
+            await self.close()
+        return bool(rows)
+
+    async def fetchone(self) -> Any:
+        if not self._rows:
+            await self._more()
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        size = size or self.arraysize
+        while len(self._rows) < size and await self._more():
+            pass
+        return [self._rows.popleft() for _ in range(min(size, len(self._rows)))]
+
+    async def fetchall(self) -> list[Any]:
+        while await self._more():
+            pass
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        while (row := await self.fetchone()) is not None:
+            yield row
+
+    async def close(self) -> None:
+        if self._open is not None:
+            cursor, self._open = self._open, None
+            await self._connection.on_thread(cursor.close)
+
+
+class Connection(aiosqlite.Connection):
+    begin: str | None = None  # a BEGIN waiting for the transaction's first statement
+
+    def cursor(self) -> Cursor:  # type: ignore[override]
+        return Cursor(self)
+
+    async def commit(self) -> None:
+        if not self._ends_something():
+            return
+        await super().commit()
+
+    async def rollback(self) -> None:
+        if not self._ends_something():
+            return
+        await super().rollback()
+
+    def _ends_something(self) -> bool:
+        """Read between statements (SQLAlchemy runs one at a time on a connection)."""
+        pending, self.begin = self.begin, None
+        return pending is None and self._connection is not None and self._conn.in_transaction
+
+    async def on_thread(self, function: Callable[..., _T], *args: Any) -> _T:
+        """``function(*args)`` on the connection's thread (one trip)."""
+        result: _T = await self._execute(function, *args)  # type: ignore[no-untyped-call]
+        return result
+
+
+async def connect(path: Path, timeout_s: float) -> Connection:
+    """For ``create_async_engine(async_creator=…)``: what SQLAlchemy's aiosqlite dialect
+    would open (``check_same_thread=False``, a daemon thread), with these cursors."""
+    connection = Connection(
+        lambda: sqlite3.connect(path, timeout=timeout_s, check_same_thread=False), 64
+    )
+    connection._thread.daemon = True
+    await connection
+    return connection
