@@ -75,8 +75,8 @@ bench-import: setup
 # Chinese conversations through HAProxy in a step ramp of USERS citizens, DURATION measured
 # seconds a step, THINK seconds between turns; needs PostgreSQL and Redis (scratch
 # databases on the servers at LOAD_POSTGRES and LOAD_REDIS). About 5–8 minutes.
-USERS ?= 8,16,24,32,40,48,56
-DURATION ?= 20
+USERS ?= 6,9,12,15,18,24,30
+DURATION ?= 25
 THINK ?= 1,3
 ACTIONS ?= 1
 LOAD_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/test

@@ -69,8 +69,8 @@ def register_bench_commands(commands: Any) -> None:
     console.set_defaults(handler=_console)
 
     load = sub.add_parser("load", help="capacity at 1 and 2 replicas with locust (make loadtest)")
-    load.add_argument("--users", default="8,16,24,32,40,48,56", help="citizens at each step")
-    load.add_argument("--duration", type=float, default=20.0, help="measured seconds per step")
+    load.add_argument("--users", default="6,9,12,15,18,24,30", help="citizens at each step")
+    load.add_argument("--duration", type=float, default=25.0, help="measured seconds per step")
     load.add_argument("--ramp", type=float, default=5.0, help="seconds to spawn a step's citizens")
     load.add_argument("--think", default="1,3", help="think time between turns: min,max seconds")
     load.add_argument("--p99", type=float, default=1.5, help="target p99 turn latency, seconds")

@@ -134,14 +134,14 @@ class Drills:
         stack, stores = self.stack, self.stores
 
         def inject() -> None:
-            os.kill(_pid(stack, "workorders"), signal.SIGSTOP)
+            os.kill(process_id(stack, "workorders"), signal.SIGSTOP)
             wait_until(lambda: stores.relay_leases() > 0, RELAY_WAIT_S)
             leases = stores.relay_leases()
             stack.kill("relay")
             print(f"  the relay was delivering {leases} request(s) when it was killed")
 
         def recover() -> None:
-            os.kill(_pid(stack, "workorders"), signal.SIGCONT)
+            os.kill(process_id(stack, "workorders"), signal.SIGCONT)
             stack.restart("relay")
 
         return Fault("kill -9 relay mid-delivery", inject, recover)
@@ -153,7 +153,7 @@ class Drills:
             service.stop()
 
 
-def _pid(stack: ScaledStack, name: str) -> int:
+def process_id(stack: ScaledStack, name: str) -> int:
     process = stack.process(name).process
     assert process is not None
     return process.pid

@@ -26,10 +26,12 @@ import argparse
 import io
 import json
 import os
+import resource
 import secrets
 import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +50,8 @@ SETUP_SCRIPT = PROJECT_ROOT / "scripts" / "setup_load.sh"
 # Marks a Redis database as taken by one load-test run (see scratch_backends).
 REDIS_CLAIM_KEY = "hotline:loadtest:claim"
 STACK_TIMEOUT_S = 600.0
+TIERS = ("gateway", "rasa", "actions")
+CPU_COLUMNS = (*TIERS, "other", "locust", "machine")
 
 
 def ensure_locust() -> Path:
@@ -84,6 +88,7 @@ class LocustResult:
     errors: dict[str, int] = field(default_factory=dict)  # failure message → occurrences
     replicas: int = 0
     load_avg: float = 0.0  # the machine's 1-minute load average as the run ended
+    cpu: dict[str, float] = field(default_factory=dict)  # cores used, by tier (cpu_seconds)
 
     @property
     def error_rate(self) -> float:
@@ -196,23 +201,52 @@ def start_stack(
 
 
 def _ramp(
-    url: str, plan: Plan, steps: tuple[int, ...], out: Path, replicas: int
+    stack: ScaledStack, plan: Plan, steps: tuple[int, ...], out: Path, replicas: int
 ) -> list[LocustResult]:
+    url = stack.url
     warmup = run_locust(url, 2, 10, "0,0.5", out / "warmup", ramp_s=1)  # lazy first calls
     if warmup.failures:
         print(f"warning: {warmup.failures} turns of the warm-up failed: {warmup.errors}")
     results = []
     for users in steps:
         prefix = out / f"users-{users}"
+        before, started = cpu_seconds(stack), time.monotonic()
         result = run_locust(
             url, users, plan.duration_s, plan.think, prefix, plan.ramp_s, reset_stats=True
         )
+        elapsed = time.monotonic() - started
+        after = cpu_seconds(stack)
+        result.cpu = {tier: round((after[tier] - before[tier]) / elapsed, 2) for tier in after}
         result.replicas = replicas
         results.append(result)
         print(_row(result))
         if not result.meets(plan):
             break
     return results
+
+
+def cpu_seconds(stack: ScaledStack) -> dict[str, float]:
+    """CPU seconds used so far by each tier of the deployment (every process of a replica's
+    session, e.g. the gateway's search worker), by the rest of it, and by locust (our
+    finished child processes), and by the whole machine. Linux's /proc."""
+    tiers = {p.process.pid: p.name.split("-")[0] for p in stack.processes if p.process}
+    used = dict.fromkeys(CPU_COLUMNS, 0.0)
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        tier = tiers.get(int(fields[3]))  # the session: the replica whose process began it
+        if tier is not None:
+            used[tier if tier in TIERS else "other"] += (int(fields[11]) + int(fields[12])) / tick
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["locust"] = children.ru_utime + children.ru_stime
+    # Every process on the machine, ours or not: what is left over was other work.
+    # /proc/stat's "cpu" line: user nice system idle iowait irq softirq steal (guest…).
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    used["machine"] = (sum(ticks[:3]) + sum(ticks[5:8])) / tick
+    return used
 
 
 def capacity(results: list[LocustResult], plan: Plan) -> LocustResult | None:
@@ -222,7 +256,8 @@ def capacity(results: list[LocustResult], plan: Plan) -> LocustResult | None:
 
 HEADER = (
     f"{'replicas':>8} {'users':>5} {'turns':>6} {'failed':>6} {'err %':>6} {'p50 ms':>7} "
-    f"{'p95 ms':>7} {'p99 ms':>7} {'turns/s':>8} {'load':>5}"
+    f"{'p95 ms':>7} {'p99 ms':>7} {'turns/s':>8} {'load':>5}  cores used: "
+    + " ".join(f"{name:>7}" for name in CPU_COLUMNS)
 )
 
 
@@ -230,7 +265,8 @@ def _row(r: LocustResult) -> str:
     return (
         f"{r.replicas:>8} {r.users:>5} {r.turns:>6} {r.failures:>6} {100 * r.error_rate:>6.2f} "
         f"{r.p50_ms:>7.0f} {r.p95_ms:>7.0f} {r.p99_ms:>7.0f} {r.turns_per_s:>8.2f} "
-        f"{r.load_avg:>5.1f}"
+        f"{r.load_avg:>5.1f}              "
+        + " ".join(f"{r.cpu.get(name, 0.0):>7.2f}" for name in CPU_COLUMNS)
     )
 
 
@@ -297,7 +333,7 @@ def main(args: argparse.Namespace) -> int:
             try:
                 print(HEADER)
                 by_replicas[replicas] = _ramp(
-                    stack.url, plan, steps, out / f"replicas-{replicas}", replicas
+                    stack, plan, steps, out / f"replicas-{replicas}", replicas
                 )
             finally:
                 stack.stop()
