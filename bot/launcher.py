@@ -259,6 +259,12 @@ class Stack:
             self.stop()
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM (a `kill`, a CI timeout) unwinds like Ctrl-C, so the ``finally`` blocks that
+    stop the children run: they live in sessions of their own and outlive us otherwise."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -271,7 +277,7 @@ def serve(stack: Stack, started: str) -> int:
     """Starts ``stack``, says where to open it (after ``started``), and runs until Ctrl-C,
     SIGTERM or a process's death; every process is stopped on the way out."""
     print("Starting the 12345 assistant (first start trains the Rasa model; that takes minutes)…")
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     try:
         stack.start()
     except StartupError as exc:

@@ -113,7 +113,10 @@ class WebChatChannel:
                 raise WrongReply("the conversation was handed to an agent")
 
     def close(self) -> None:
-        self.ws.close()
+        # No waiting for the server's close frame: websocket-client's close() swallows every
+        # exception while it waits, gevent's GreenletExit included, so a citizen stopped at
+        # that moment went on forever and locust's time limit never ended the run.
+        self.ws.close(timeout=0)
 
 
 class RestChannel:

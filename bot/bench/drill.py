@@ -46,6 +46,7 @@ from bot.bench.private_services import (
     PrivateService,
     rabbitmq_available,
 )
+from bot.launcher import stop_on_sigterm
 from bot.scaled import ScaledStack, local_scaled_settings
 from bot.settings import Settings
 
@@ -254,6 +255,7 @@ async def _drive(drills: Drills, stack: ScaledStack, only: set[str]) -> list[Dri
 
 
 def main(args: argparse.Namespace) -> int:
+    stop_on_sigterm()
     folder = Path(tempfile.mkdtemp(prefix="hotline-drill-"))
     drills = Drills(Settings.from_env(), folder, args.citizens)
     print(f"Fault drills: starting the scaled deployment on private servers in {folder} …")

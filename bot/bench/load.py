@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.bench.common import create_database, drop_database
+from bot.launcher import stop_on_sigterm
 from bot.scaled import ScaledStack, local_scaled_settings
 from bot.settings import PROJECT_ROOT, Settings
 
@@ -50,6 +51,7 @@ SETUP_SCRIPT = PROJECT_ROOT / "scripts" / "setup_load.sh"
 # Marks a Redis database as taken by one load-test run (see scratch_backends).
 REDIS_CLAIM_KEY = "hotline:loadtest:claim"
 STACK_TIMEOUT_S = 600.0
+LOCUST_MARGIN_S = 120.0
 TIERS = ("gateway", "rasa", "actions")
 CPU_COLUMNS = (*TIERS, "other", "locust", "machine")
 
@@ -131,9 +133,20 @@ def run_locust(
     environment = {**os.environ, **(env or {}), "LOAD_THINK_S": think, "LOAD_REPORT": str(report)}
     log = out_prefix.with_name(out_prefix.name + "_locust.log")
     with log.open("wb") as output:
-        completed = subprocess.run(
-            command, cwd=LOCUSTFILE.parent, env=environment, stdout=output, stderr=subprocess.STDOUT
-        )
+        # A guard against a locust that never stops (its users' errors end conversations,
+        # not the run): the time limit, the stop timeout and a margin for start and report.
+        deadline = ramp_s + duration_s + (stop_timeout_s or 0.0) + LOCUST_MARGIN_S
+        try:
+            completed = subprocess.run(
+                command,
+                cwd=LOCUSTFILE.parent,
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=deadline,
+            )
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"locust did not stop within {deadline:.0f} s; see {log}") from None
     if completed.returncode != 0:
         raise RuntimeError(f"locust exited with {completed.returncode}; see {log}")
     return _read_results(report, users)
@@ -310,6 +323,7 @@ def main(args: argparse.Namespace) -> int:
     )
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)  # progress shows while a step runs
+    stop_on_sigterm()
     ensure_locust()
     base = Settings.from_env()
     out = base.var_dir / "loadtest"
