@@ -64,40 +64,33 @@ def _stop_group(process: subprocess.Popen[bytes] | None, timeout_s: float = 60.0
         process.wait()
 
 
-class PrivateRedis:
-    """``redis-server`` on a free port; a restart keeps every key (AOF, fsync always)."""
+class _ServerProcess:
+    """A server run as a child in a session of its own, its output in a log file in
+    ``folder``; subclasses say how to start it and when it answers."""
 
-    name = "redis"
+    name = ""
+    log_name = ""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
-    def start(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._log = (self.folder / "redis.log").open("ab")
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+    def _launch(self, command: list[str], env: dict[str, str] | None = None) -> None:
+        self._log = (self.folder / self.log_name).open("ab")
         self._process = subprocess.Popen(
-            [*command, "--dir", str(self.folder)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            command, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        _wait_until(self._answers, "private redis")
+        _wait_until(self._answers, f"private {self.name}")
 
     def _answers(self) -> bool:
-        import redis
-
         if self._process is not None and self._process.poll() is not None:
-            raise ServiceError(f"redis-server exited; see {self.folder / 'redis.log'}")
-        try:
-            return bool(redis.Redis(port=self.port, socket_timeout=2).ping())
-        except redis.RedisError:
-            return False
+            raise ServiceError(f"{self.name} exited; see {self.folder / self.log_name}")
+        return self._listening()
+
+    def _listening(self) -> bool:
+        raise NotImplementedError
 
     def stop(self) -> None:
         _stop_group(self._process)
@@ -109,6 +102,34 @@ class PrivateRedis:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+
+class PrivateRedis(_ServerProcess):
+    """``redis-server`` on a free port; a restart keeps every key (AOF, fsync always)."""
+
+    name = "redis"
+    log_name = "redis.log"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+        self._launch([*command, "--dir", str(self.folder)])
+
+    def _listening(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.port, socket_timeout=2).ping())
+        except redis.RedisError:
+            return False
 
 
 def _as_postgres(command: list[str]) -> list[str]:
@@ -184,19 +205,17 @@ class PrivatePostgres:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-class PrivateRabbitMQ:
+class PrivateRabbitMQ(_ServerProcess):
     """A RabbitMQ node of its own: own node name, AMQP and distribution ports, config,
     Mnesia and log folders, no plugins; ``guest`` may log in over 127.0.0.1."""
 
     name = "rabbitmq"
+    log_name = "rabbitmq.out"
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
+        super().__init__(folder)
         self.node = f"hotline-drill-{self.port}@localhost"
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/"
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
 
     def _environment(self) -> dict[str, str]:
         return {
@@ -218,36 +237,15 @@ class PrivateRabbitMQ:
         (self.folder / "rabbitmq-env.conf").write_text("")
         (self.folder / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
         (self.folder / "enabled_plugins").write_text("[].\n")
-        self._log = (self.folder / "rabbitmq.out").open("ab")
-        self._process = subprocess.Popen(
-            [str(RABBITMQ_BIN / "rabbitmq-server")],
-            env=self._environment(),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        _wait_until(self._answers, "private rabbitmq")
+        self._launch([str(RABBITMQ_BIN / "rabbitmq-server")], env=self._environment())
 
-    def _answers(self) -> bool:
+    def _listening(self) -> bool:
         """The AMQP listener opens only once the broker has booted."""
-        if self._process is not None and self._process.poll() is not None:
-            raise ServiceError(f"rabbitmq-server exited; see {self.folder / 'rabbitmq.out'}")
         try:
             socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
         except OSError:
             return False
         return True
-
-    def stop(self) -> None:
-        _stop_group(self._process)
-        self._process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
 
 def rabbitmq_available() -> bool:
