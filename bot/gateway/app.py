@@ -142,9 +142,11 @@ async def core_resources(app: web.Application) -> AsyncIterator[None]:
     app[keys.CONVERSATIONS] = ConversationService(
         rasa,
         transcript,
-        rate_limiter(redis, settings.rate_limit_messages, window_s),
+        rate_limiter(redis, settings.rate_limit_messages, window_s, allow_when_down=True),
         settings.max_message_chars,
-        address_limiter=rate_limiter(redis, settings.rate_limit_address_messages, window_s),
+        address_limiter=rate_limiter(
+            redis, settings.rate_limit_address_messages, window_s, allow_when_down=True
+        ),
         record_understanding=not settings.rabbitmq_url,
     )
     app[keys.LOGIN_LIMITER] = rate_limiter(

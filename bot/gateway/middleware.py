@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, web
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.gateway.responses import ApiError, json_error
@@ -25,6 +26,11 @@ from bot.handoff.states import InvalidTransition
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+STORAGE_ERRORS = (SQLAlchemyError, RedisError)
+"""A database or Redis that is down or contended: a temporary state the client can retry,
+not a defect of the request."""
+STORAGE_BUSY_MESSAGE = "系统繁忙，请稍后再试。"
 
 
 SOCKET = web.RequestKey("upgraded_socket", web.WebSocketResponse)
@@ -64,10 +70,8 @@ def _answer(request: web.Request, exc: Exception) -> web.StreamResponse:
         return json_error(exc.status)
     if isinstance(exc, UnicodeDecodeError):  # a form sent in another encoding than UTF-8
         return json_error(400, "请求内容不是有效的 UTF-8 编码。", "invalid_encoding")
-    if isinstance(exc, SQLAlchemyError):
-        # Storage that is down or contended is a temporary state the client can retry,
-        # not a defect of the request.
+    if isinstance(exc, STORAGE_ERRORS):
         logger.error("storage error on %s %s", request.method, request.path, exc_info=exc)
-        return json_error(503, "系统繁忙，请稍后再试。", "storage_unavailable")
+        return json_error(503, STORAGE_BUSY_MESSAGE, "storage_unavailable")
     logger.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     return json_error(500, code="internal_error")

@@ -10,10 +10,12 @@ import socket
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy.exc import OperationalError
 
 from bot.conversation.service import UNAVAILABLE_REPLY
 from bot.gateway import keys
 from bot.gateway.app import create_app
+from bot.gateway.channels.webchat import STORAGE_RETRY_MESSAGE
 from bot.gateway.pages import CONTENT_SECURITY_POLICY
 from bot.settings import Settings
 
@@ -128,6 +130,34 @@ async def test_websocket_session_and_bad_frames(client: TestClient) -> None:
     reply = json.loads(await ws.receive_str())
     assert reply["type"] == "bot" and reply["status"] == "symbols_only"
     await ws.close()
+
+
+async def test_a_storage_outage_gets_a_polite_answer_and_the_chat_goes_on(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transcript = client.app[keys.TRANSCRIPT]
+    append = transcript.append
+    down = OperationalError("INSERT …", {"text": "13912345678"}, ConnectionRefusedError())
+
+    async def failing_append(*args: object, **kwargs: object) -> int:
+        raise down
+
+    ws = await client.ws_connect("/ws?conversation_id=web-outage")
+    await ws.receive_str(), await ws.receive_str()  # session, history
+    monkeypatch.setattr(transcript, "append", failing_append)
+    await ws.send_str(json.dumps({"type": "message", "text": "路灯坏了"}))
+    assert json.loads(await ws.receive_str()) == {"type": "error", "message": STORAGE_RETRY_MESSAGE}
+    monkeypatch.setattr(transcript, "append", append)  # the database is back
+    await ws.send_str(json.dumps({"type": "message", "text": "路灯坏了"}))
+    reply = json.loads(await ws.receive_str())
+    assert reply["type"] == "bot" and reply["status"] == "engine_unavailable"
+    await ws.close()
+    rest = await client.post("/api/v1/messages", json={"sender": "c-x", "message": "路灯坏了"})
+    assert rest.status == 200
+    monkeypatch.setattr(transcript, "append", failing_append)
+    rest = await client.post("/api/v1/messages", json={"sender": "c-x", "message": "路灯坏了"})
+    assert rest.status == 503
+    assert (await rest.json())["message"] == "系统繁忙，请稍后再试。"
 
 
 async def test_websocket_replaces_an_invalid_conversation_id(client: TestClient) -> None:

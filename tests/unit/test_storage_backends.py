@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.conversation.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from bot.conversation.transcript import TranscriptStore
@@ -61,6 +63,23 @@ async def test_redis_rate_limit_is_shared_between_replicas(redis_client: Redis) 
     ttls = [await redis_client.ttl(key) for key in keys]
     assert ttls and all(ttl > 0 for ttl in ttls)
     await redis_client.delete(*keys)
+
+
+async def test_citizens_turns_go_through_while_redis_is_down_but_logins_do_not() -> None:
+    """A Redis outage must not silence citizens (their turn is recorded and answered);
+    login attempts are refused instead of being let through uncounted."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    down = Redis(port=closed_port, socket_connect_timeout=1)
+    try:
+        citizens = RedisRateLimiter(down, limit=1, window_s=60, allow_when_down=True)
+        assert [await citizens.allow("webchat:c-1") for _ in range(3)] == [True, True, True]
+        logins = RedisRateLimiter(down, limit=5, window_s=60)
+        with pytest.raises(RedisConnectionError):
+            await logins.allow("address:10.0.0.1")
+    finally:
+        await down.aclose()
 
 
 async def test_concurrent_turns_with_the_console_index_lose_nothing_on_sqlite(

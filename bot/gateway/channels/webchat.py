@@ -14,6 +14,7 @@ While a human agent holds the conversation the server also pushes, at any time,
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -23,10 +24,16 @@ from bot.gateway import keys
 from bot.gateway.channels.history import page_history
 from bot.gateway.channels.turns import BadTurn, new_conversation_id, parse_turn
 from bot.gateway.clients import client_address
-from bot.gateway.middleware import open_socket
+from bot.gateway.middleware import STORAGE_ERRORS, open_socket
 from bot.gateway.pages import PAGE_HEADERS, STATIC_DIR
 from bot.gateway.responses import json_dumps
 from bot.jsonbody import JsonRejected, parse_json
+
+logger = logging.getLogger(__name__)
+
+STORAGE_RETRY_MESSAGE = (
+    "抱歉，系统繁忙，这条消息暂时没能处理，请稍后再发一次。紧急情况请直接拨打110、119或120。"
+)
 
 
 async def index(request: web.Request) -> web.FileResponse:
@@ -90,9 +97,15 @@ async def _converse(
             message = str(exc) if isinstance(exc, BadTurn) else "消息格式不正确，请重新发送。"
             await _send_error(ws, message)
             continue
-        result = await service.handle_turn(
-            CitizenTurn(conversation_id, "webchat", turn.text, client=client)
-        )
+        try:
+            result = await service.handle_turn(
+                CitizenTurn(conversation_id, "webchat", turn.text, client=client)
+            )
+        except STORAGE_ERRORS:
+            # The socket stays open: the citizen can send again once storage is back.
+            logger.exception("storage error during a web chat turn")
+            await _send_error(ws, STORAGE_RETRY_MESSAGE)
+            continue
         await ws.send_str(
             json_dumps({"type": "bot", "status": result.status, "messages": result.to_json()})
         )
