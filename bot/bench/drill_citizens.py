@@ -65,7 +65,7 @@ class Turn:
     @property
     def failed_politely(self) -> bool:
         return self.answered and (
-            self.status == "engine_unavailable"
+            self.status in ("engine_unavailable", "empty_reply")
             or not self.reply
             or any(words in self.reply for words in POLITE_FAILURES)
         )

@@ -144,6 +144,7 @@ STATUS_LABELS = {
     "ok": "正常回复",
     "emergency": "紧急情况提示",
     "engine_unavailable": "对话引擎不可用",
+    "empty_reply": "对话引擎未作答",
     "empty": "空消息",
     "too_long": "消息过长",
     "symbols_only": "仅含表情符号",

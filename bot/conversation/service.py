@@ -28,6 +28,10 @@ UNAVAILABLE_REPLY = (
     "抱歉，系统正忙，暂时无法回复您。您的留言已经记录，请稍后再试，也可以直接拨打12345热线电话。"
 )
 
+EMPTY_REPLY = "抱歉，刚才没能处理好您的消息，请您再发送一次。您说的内容我们都已记录。"
+"""When the engine answers nothing: an action that failed (its server died mid-turn) leaves
+Rasa's reply empty, and a citizen left without any answer would wait."""
+
 
 class DialogueUnavailable(Exception):
     """The dialogue engine could not be reached or did not answer in time."""
@@ -119,7 +123,11 @@ class ConversationService:
         understood: Annotation | None = None
         if self.record_understanding:
             understood = (citizen_row, {"nlu": reply.understanding.to_json()})
-        result = TurnResult(reply.messages, understanding=reply.understanding)
+        if reply.messages:
+            result = TurnResult(reply.messages, understanding=reply.understanding)
+        else:
+            logger.warning("the dialogue engine answered nothing", extra={"event": "empty_reply"})
+            result = TurnResult((BotMessage(EMPTY_REPLY),), "empty_reply", reply.understanding)
         if self.gate is not None:
             result = await self.gate.after_engine(turn, result)
         return result, understood

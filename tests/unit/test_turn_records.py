@@ -25,6 +25,7 @@ from bot.conversation import (
     Understanding,
 )
 from bot.conversation.ratelimit import MemoryRateLimiter
+from bot.conversation.service import EMPTY_REPLY
 from bot.conversation.transcript import NewRow, TranscriptStore, transcript_table
 from bot.settings import Settings
 from bot.storage import create_engine, create_tables
@@ -179,3 +180,29 @@ async def test_live_observers_hear_of_every_row_in_commit_order(store: Transcrip
         ("row", "请问有什么可以帮您？"),
         ("row", "我是客服小王"),
     ]
+
+
+class SilentEngine:
+    """Rasa's answer when the turn's custom action failed: understood, but no message."""
+
+    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> EngineReply:
+        return EngineReply((), UNDERSTOOD)
+
+
+async def test_a_turn_the_engine_answered_with_nothing_gets_a_polite_reply_on_record(
+    engine: AsyncEngine, store: TranscriptStore
+) -> None:
+    service = ConversationService(SilentEngine(), store, MemoryRateLimiter(100, 60), 500)
+    turn = CitizenTurn(conversation_id="c-silent", channel="webchat", text="我要投诉油烟")
+
+    result = await service.handle_turn(turn)
+
+    assert result.status == "empty_reply"
+    assert [message.text for message in result.messages] == [EMPTY_REPLY]
+    rows, summary = await _committed(engine, "c-silent")
+    assert [(row.role, row.text) for row in rows] == [
+        ("citizen", "我要投诉油烟"),
+        ("bot", EMPTY_REPLY),
+    ]
+    assert rows[0].data["nlu"]["intent"] == "complain"
+    assert summary.last_status == "empty_reply"
