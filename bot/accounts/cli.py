@@ -89,9 +89,9 @@ def _run(work: Callable[[UserStore, SessionStore], Awaitable[None]]) -> int:
             )
             sessions: SessionStore
             if settings.redis_url:
-                from redis.asyncio import Redis
+                from bot.redis_client import open_redis
 
-                redis = Redis.from_url(settings.redis_url)
+                redis = open_redis(settings.redis_url)
                 sessions = RedisSessionStore(redis, policy)
             else:
                 sessions = SqlSessionStore(engine, policy)

@@ -13,8 +13,8 @@ import sys
 from typing import Any
 
 import aiohttp
-from redis.asyncio import Redis
 
+from bot.redis_client import open_redis
 from bot.settings import Settings
 from bot.wechat.menu import MENU, install_menu
 from bot.wechat.ports import WeChatApiError
@@ -52,7 +52,7 @@ def _wechat_menu(args: argparse.Namespace) -> int:
 
 async def install_configured_menu(settings: Settings, menu: dict[str, Any] = MENU) -> None:
     """:func:`bot.wechat.menu.install_menu` through the account of ``settings``."""
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = open_redis(settings.redis_url) if settings.redis_url else None
     cache: TokenCache = (
         shared_token_cache(redis, settings.wechat_app_id)
         if redis is not None
