@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot import sqlite_driver
@@ -71,6 +72,11 @@ def open_engine(database_url: str | None, sqlite_path: Path) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def dialect_insert(dialect_name: str) -> Any:
+    """The ``insert`` of the engine's dialect, for ON CONFLICT (both backends have it)."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
 async def checkpoint(engine: AsyncEngine) -> None:

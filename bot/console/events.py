@@ -59,11 +59,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import utcnow
-from bot.console.index import ConversationIndex, _insert
+from bot.console.index import ConversationIndex
 from bot.conversation.service import TRANSCRIPT_KEY
 from bot.conversation.transcript import merge_data, transcript_table
 from bot.rasa_turn import ACTION_LISTEN, action_of, collapse, understanding
-from bot.storage import metadata, write_transaction
+from bot.storage import dialect_insert, metadata, write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ class TurnStream:
         """The new record's id; None when the event was recorded before."""
         t = stream_event_table
         inserted = await conn.scalar(
-            _insert(conn.dialect.name)(t)
+            dialect_insert(conn.dialect.name)(t)
             .values(
                 sender_id=event.sender_id,
                 event_key=event.key,
@@ -293,7 +293,7 @@ class TurnStream:
             )
         now = utcnow()
         await conn.execute(
-            _insert(conn.dialect.name)(turn)
+            dialect_insert(conn.dialect.name)(turn)
             .values(sender_id=sender, user_key=start.key, actions_digest=digest, applied_at=now)
             .on_conflict_do_update(
                 index_elements=["sender_id", "user_key"],

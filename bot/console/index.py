@@ -103,9 +103,6 @@ def rating_of(data: Mapping[str, Any]) -> int | None:
     return None
 
 
-_insert = index_sql.dialect_insert  # the event stream's (bot/console/events.py)
-
-
 class ConversationIndex:
     """The transcript's index (:class:`bot.conversation.transcript.TranscriptIndex`: the
     gateway writes each row and its summary in one transaction), or an observer of a store

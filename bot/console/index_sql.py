@@ -13,11 +13,11 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Update, bindparam, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from bot.console.tables import conversation_intent_table, conversation_table, unanswered_table
 from bot.conversation.transcript import transcript_table
+from bot.storage import dialect_insert
 
 _c = conversation_table.c
 
@@ -75,11 +75,6 @@ def summary_update(seq: int, changes: Mapping[str, Any]) -> tuple[Update, dict[s
         _UPDATES[columns] = statement
     params = {f"p_{column}": value for column, value in changes.items() if value is not COUNTED}
     return statement, {**params, "p_seq": seq}
-
-
-def dialect_insert(dialect: str) -> Any:
-    """The dialect's ``insert`` (it has ON CONFLICT)."""
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 @cache

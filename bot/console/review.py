@@ -18,7 +18,6 @@ from typing import Any
 
 import yaml
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import utcnow
@@ -33,6 +32,7 @@ from bot.conversation.transcript import transcript_table
 from bot.privacy import Span, find_personal_data
 from bot.routing.feedback import record_correction
 from bot.settings import PROJECT_ROOT
+from bot.storage import dialect_insert
 
 MAX_TAG_CHARS = 32
 MAX_NOTE_CHARS = 2000
@@ -135,10 +135,6 @@ def _locate_rendered(
     return covering[0][2], covering[-1][3]
 
 
-def _insert(engine: AsyncEngine) -> Any:
-    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-
-
 def normalise_tag(tag: str) -> str:
     cleaned = tag.strip()
     if not _TAG.match(cleaned):
@@ -164,7 +160,7 @@ class Review:
         await self._require(seq)
         async with self.engine.begin() as conn:
             await conn.execute(
-                _insert(self.engine)(conversation_tag_table)
+                dialect_insert(self.engine.dialect.name)(conversation_tag_table)
                 .values(tag=clean, seq=seq, created_by=user, created_at=utcnow())
                 .on_conflict_do_nothing()
             )
@@ -246,7 +242,7 @@ class Review:
             "corrected_at": utcnow(),
             "exported_at": None,
         }
-        statement = _insert(self.engine)(nlu_correction_table).values(
+        statement = dialect_insert(self.engine.dialect.name)(nlu_correction_table).values(
             transcript_id=transcript_id, **values
         )
         async with self.engine.begin() as conn:

@@ -5,15 +5,14 @@ columns added to tables that already exist."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeDecorator
 
 from bot.clock import as_utc
+from bot.storage import dialect_insert
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -47,9 +46,7 @@ def sequence_table(metadata: MetaData, name: str) -> Table:
 
 
 async def next_in_sequence(conn: AsyncConnection, table: Table, name: str) -> int:
-    insert: Any = (
-        postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
-    )
+    insert = dialect_insert(conn.dialect.name)(table)
     statement = (
         insert.values(name=name, value=1)
         .on_conflict_do_update(index_elements=[table.c.name], set_={"value": table.c.value + 1})
