@@ -67,6 +67,8 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "RASA_TOKEN": settings.rasa_token,
             "ACTION_ENDPOINT_URL": settings.action_url,
+            "TF_INTER_OP_PARALLELISM_THREADS": str(settings.rasa_threads),
+            "TF_INTRA_OP_PARALLELISM_THREADS": str(settings.rasa_threads),
         }
     )
     return env

@@ -121,6 +121,10 @@ class Settings:
     # blocks the conversation this long at most) and how often a waiting turn checks.
     rasa_lock_lifetime_s: float = setting("RASA_LOCK_LIFETIME_S", 60.0)
     rasa_lock_poll_s: float = setting("RASA_LOCK_POLL_S", 0.02)
+    # TensorFlow threads per Rasa process (inter- and intra-op). A turn's inference is a few
+    # small matrices: more threads make it no faster, and their spinning takes cores from
+    # the gateway, the action server and the other replicas (README, "Scaling out").
+    rasa_threads: int = setting("RASA_THREADS", 1)
     # RabbitMQ (amqp://user:password@host:port/vhost): Rasa publishes its tracker events to
     # the queue RABBITMQ_QUEUE, and the gateways take what Rasa understood from there into
     # the transcript and the console (bot/console/events.py). Unset: no broker; the gateway

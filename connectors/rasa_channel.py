@@ -28,6 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.rasa_turn import turn_actions, understanding
+from connectors import rasa_action_check
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class HotlineInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "HotlineInput":
+        rasa_action_check.install()  # Rasa loads its channels before serving any turn
         return cls(token=str((credentials or {}).get("token") or ""))
 
     def __init__(self, token: str) -> None:

@@ -49,6 +49,7 @@ class PathFigures:
     """One path's turns over a level's waves."""
 
     latencies: list[float] = field(default_factory=list)
+    by_turn: dict[int, list[float]] = field(default_factory=dict)  # TURNS index → latencies
     failures: int = 0
     elapsed_s: float = 0.0
     cpu_s: float = 0.0  # the gateway process's CPU time (the gateway path only)
@@ -70,10 +71,12 @@ async def _run_wave(send: Send, concurrency: int, figures: PathFigures, pid: int
 
     async def conversation(session: aiohttp.ClientSession) -> None:
         sender = f"bench-{uuid.uuid4().hex[:10]}"
-        for text in TURNS:
+        for index, text in enumerate(TURNS):
             started = time.perf_counter()
             if await send(session, sender, text):
-                figures.latencies.append((time.perf_counter() - started) * 1000)
+                latency = (time.perf_counter() - started) * 1000
+                figures.latencies.append(latency)
+                figures.by_turn.setdefault(index, []).append(latency)
             else:
                 figures.failures += 1
 
@@ -84,6 +87,36 @@ async def _run_wave(send: Send, concurrency: int, figures: PathFigures, pid: int
         await asyncio.gather(*(conversation(session) for _ in range(concurrency)))
     figures.elapsed_s += time.perf_counter() - started
     figures.cpu_s += _cpu_s(pid) - cpu_before
+
+
+def per_turn_overhead(gateway: PathFigures, rasa: PathFigures) -> dict[str, Any]:
+    """What the gateway adds to a turn, compared turn for turn.
+
+    The six TURNS cost Rasa very different times (a greeting ~60 ms, the complaint's
+    first step several hundred), so the pooled p50 falls in a gap between them and jumps
+    by tens of milliseconds from run to run whatever the gateway does. Comparing each
+    turn's median on both paths and summing over the conversation measures the gateway's
+    own share: ``overhead_turn_ms`` per turn, ``overhead_share`` of Rasa's time
+    (``turn_p50_ms``: each turn's p50 through the gateway and straight to Rasa).
+    """
+    turns = sorted(set(gateway.by_turn) & set(rasa.by_turn))
+    if not turns:
+        return {}
+    added = sum(
+        statistics.median(gateway.by_turn[t]) - statistics.median(rasa.by_turn[t]) for t in turns
+    )
+    rasa_total = sum(statistics.median(rasa.by_turn[t]) for t in turns)
+    return {
+        "overhead_turn_ms": round(added / len(turns), 1),
+        "overhead_share": round(added / rasa_total, 3),
+        "turn_p50_ms": {
+            TURNS[t]: [
+                round(statistics.median(gateway.by_turn[t]), 1),
+                round(statistics.median(rasa.by_turn[t]), 1),
+            ]
+            for t in turns
+        },
+    }
 
 
 def _cpu_s(pid: int | None) -> float:
@@ -156,6 +189,7 @@ async def _measure(
         }
         row["overhead_p50"] = round(row["gateway"]["p50_ms"] / row["rasa"]["p50_ms"], 2)
         row["overhead_p50_ms"] = round(row["gateway"]["p50_ms"] - row["rasa"]["p50_ms"], 1)
+        row.update(per_turn_overhead(via_gateway_figures, via_rasa_figures))
         if gateway_pid is not None:
             row["gateway_cpu_ms_per_turn"] = round(
                 via_gateway_figures.cpu_s * 1000 / max(1, len(via_gateway_figures.latencies)), 1
@@ -196,6 +230,10 @@ def main(args: argparse.Namespace) -> int:
             f"     gateway/rasa p50 ratio: {row['overhead_p50']}"
             f" (gateway adds {row['overhead_p50_ms']} ms;"
             f" its CPU per turn: {row.get('gateway_cpu_ms_per_turn', '?')} ms)"
+        )
+        print(
+            f"     turn for turn: the gateway adds {row.get('overhead_turn_ms', '?')} ms,"
+            f" {row.get('overhead_share', 0) * 100:.1f} % of Rasa's time"
         )
     print(json.dumps(results, ensure_ascii=False))
     return 0

@@ -8,6 +8,7 @@ polite answer and the turn stays on record.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any, Protocol
@@ -43,15 +44,22 @@ class DialogueEngine(Protocol):
     ) -> EngineReply: ...
 
 
-class HandoffGate(Protocol):
-    """The human handoff's say in a turn (bot/handoff/gate.py): while an agent holds, or is
-    about to take, the conversation, ``before_engine`` answers instead of the bot (often
+class TurnGate(Protocol):
+    """The human handoff's say in one turn (bot/handoff/gate.py): while an agent holds, or
+    is about to take, the conversation, ``before_engine`` answers instead of the bot (often
     with nothing: the agent answers); ``after_engine`` may turn the bot's reply into a
     handoff (the citizen asked for a human, or the bot keeps failing)."""
 
-    async def before_engine(self, turn: CitizenTurn, text: str) -> TurnResult | None: ...
+    async def before_engine(self, text: str) -> TurnResult | None: ...
 
-    async def after_engine(self, turn: CitizenTurn, result: TurnResult) -> TurnResult: ...
+    async def after_engine(self, result: TurnResult) -> TurnResult: ...
+
+
+class HandoffGate(Protocol):
+    async def open(self, turn: CitizenTurn) -> TurnGate:
+        """Reads what the gate needs of the conversation; it writes nothing, so it runs
+        while the citizen's row is being committed."""
+        ...
 
 
 class ConversationService:
@@ -98,15 +106,15 @@ class ConversationService:
         if not await self._allowed(turn):
             await self._record_citizen(turn, cleaned.text, "rate_limited")
             return TurnResult((BotMessage(RATE_LIMIT_REPLY),), status="rate_limited"), None
-        citizen_row = await self._record_citizen(turn, cleaned.text, cleaned.reason)
+        citizen_row, gate = await self._record_and_open(turn, cleaned.text, cleaned.reason)
         if cleaned.rejection is not None:
             rejection = TurnResult((BotMessage(cleaned.rejection),), cleaned.reason or "rejected")
             return rejection, None
         emergency = detect_emergency(cleaned.text)
         if emergency is not None:
             return TurnResult((BotMessage(emergency_reply(emergency)),), status="emergency"), None
-        if self.gate is not None:
-            held = await self.gate.before_engine(turn, cleaned.text)
+        if gate is not None:
+            held = await gate.before_engine(cleaned.text)
             if held is not None:
                 return held, None
         # The transcript row travels with the message into Rasa's user event, for the
@@ -128,9 +136,27 @@ class ConversationService:
         else:
             logger.warning("the dialogue engine answered nothing", extra={"event": "empty_reply"})
             result = TurnResult((BotMessage(EMPTY_REPLY),), "empty_reply", reply.understanding)
-        if self.gate is not None:
-            result = await self.gate.after_engine(turn, result)
+        if gate is not None:
+            result = await gate.after_engine(result)
         return result, understood
+
+    async def _record_and_open(
+        self, turn: CitizenTurn, text: str, reason: str | None
+    ) -> tuple[int, TurnGate | None]:
+        """The citizen's row, committed, and the gate's read of the conversation, made
+        meanwhile: both are waited for before anything else happens to the turn."""
+        if self.gate is None:
+            return await self._record_citizen(turn, text, reason), None
+        row, gate = await asyncio.gather(
+            self._record_citizen(turn, text, reason),
+            self.gate.open(turn),
+            return_exceptions=True,
+        )
+        if isinstance(row, BaseException):
+            raise row
+        if isinstance(gate, BaseException):
+            raise gate
+        return row, gate
 
     async def _allowed(self, turn: CitizenTurn) -> bool:
         if not await self.rate_limiter.allow(f"{turn.channel}:{turn.conversation_id}"):

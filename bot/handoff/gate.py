@@ -1,7 +1,8 @@
 """The handoff's hook in the conversation service: the bot never answers over a human.
 
-``before_engine`` runs for every citizen turn after it is on record and checked for an
-emergency, and before Rasa is asked: while the conversation waits for or is held by an
+``open`` reads the conversation's handoff row while the citizen's turn is being committed
+(one read per turn; the way out reuses it). ``before_engine`` runs for every citizen turn
+after it is on record and checked for an emergency, and before Rasa is asked: while the conversation waits for or is held by an
 agent, the turn stops here (the agent sees it live in the console). It also takes the
 gateway's own commands (cancel the queue, leave a message) and the message being left.
 
@@ -24,6 +25,7 @@ from bot.handoff.queue import Admission
 from bot.handoff.service import HandoffService
 from bot.handoff.signal import HANDOFF_ACTION, is_handoff_request
 from bot.handoff.states import InvalidTransition, State
+from bot.handoff.store import Handoff
 
 HANDOFF_INTENT = "ask_human"
 FALLBACK_ACTIONS = frozenset(
@@ -50,9 +52,23 @@ class HandoffGate:
     def __init__(self, service: HandoffService) -> None:
         self.service = service
 
-    async def before_engine(self, turn: CitizenTurn, text: str) -> TurnResult | None:
-        conversation_id, channel = turn.conversation_id, turn.channel
-        handoff = await self.service.get(conversation_id)
+    async def open(self, turn: CitizenTurn) -> HandoffTurn:
+        return HandoffTurn(self.service, turn, await self.service.get(turn.conversation_id))
+
+
+class HandoffTurn:
+    """One turn through the gate (:class:`bot.conversation.service.TurnGate`), with the
+    conversation's handoff row as read when the turn arrived: the way out knows the
+    fallback streak without reading it again."""
+
+    def __init__(self, service: HandoffService, turn: CitizenTurn, seen: Handoff | None) -> None:
+        self.service = service
+        self.turn = turn
+        self.seen = seen
+
+    async def before_engine(self, text: str) -> TurnResult | None:
+        conversation_id, channel = self.turn.conversation_id, self.turn.channel
+        handoff = self.seen
         if handoff is not None:
             if handoff.state is State.WITH_AGENT:
                 if text in (texts.CANCEL_PAYLOAD, texts.NOTE_PAYLOAD):  # an old button
@@ -64,7 +80,7 @@ class HandoffGate:
                     return TurnResult((), status="with_agent")
                 return None
             if handoff.state is State.WAITING:
-                return await self._while_waiting(turn, text)
+                return await self._while_waiting(text)
             if handoff.awaiting_note:
                 if text in texts.NOTE_CANCEL_WORDS:
                     await self.service.stop_note(conversation_id)
@@ -79,11 +95,11 @@ class HandoffGate:
             return _say("您当前没有在排队等待人工客服。请问还有什么可以帮您？", "not_waiting")
         return None
 
-    async def after_engine(self, turn: CitizenTurn, result: TurnResult) -> TurnResult:
-        conversation_id, channel = turn.conversation_id, turn.channel
+    async def after_engine(self, result: TurnResult) -> TurnResult:
+        conversation_id, channel = self.turn.conversation_id, self.turn.channel
+        threshold = self.service.config.fallback_offer_after
         if wants_human(result):
             handoff = await self.service.get(conversation_id)
-            threshold = self.service.config.fallback_offer_after
             reason = (
                 "after_fallback"
                 if handoff is not None and handoff.fallback_streak >= threshold
@@ -92,8 +108,9 @@ class HandoffGate:
             admission = await self.service.request(conversation_id, channel, reason)
             return self._admission(admission, result)
         fallback = is_fallback(result.understanding)
+        if not fallback and (self.seen is None or self.seen.fallback_streak == 0):
+            return result  # understood, and no streak to end: most turns stop here
         streak = await self.service.track_fallback(conversation_id, channel, fallback)
-        threshold = self.service.config.fallback_offer_after
         if fallback and streak >= threshold and streak % threshold == 0:
             await self.service.offered(conversation_id, channel, streak)
             offer = BotMessage(
@@ -110,14 +127,14 @@ class HandoffGate:
             return False
         return True
 
-    async def _while_waiting(self, turn: CitizenTurn, text: str) -> TurnResult:
-        conversation_id = turn.conversation_id
+    async def _while_waiting(self, text: str) -> TurnResult:
+        conversation_id = self.turn.conversation_id
         try:
             if text in texts.CANCEL_WORDS:
                 await self.service.cancel(conversation_id)
                 return _say(texts.CANCELLED, "handoff_cancelled")
             if text in texts.NOTE_WORDS:
-                await self.service.start_note(conversation_id, turn.channel)
+                await self.service.start_note(conversation_id, self.turn.channel)
                 return _say(texts.NOTE_PROMPT, "note_prompt")
         except InvalidTransition:
             pass  # an agent claimed it at this very moment: the agent now answers

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,11 @@ from bot.settings import DEFAULT_EMBEDDING_MODEL, Settings
 Vectors = npt.NDArray[np.float32]
 # Messages are cut here: the matter is stated early, and e5's cost grows with length.
 MAX_CHARS = 400
+# Messages whose vectors a serving process keeps: one routing prediction asks for the same
+# message's vector four times (the dense and the neighbour learner of the type head and of
+# the department head), and a complaint's intake asks again at later steps. Encoding is
+# most of an action server's CPU (py-spy under `make loadtest`).
+RECENT_MESSAGES = 64
 
 
 def embedder_for(settings: Settings) -> Embedder | None:
@@ -54,15 +61,36 @@ class Embedder:
         self.__dict__.update(state)
 
     def __call__(self, texts: Sequence[str]) -> Vectors:
-        """Vectors for a prediction: not written to disk (a message is seldom seen twice), but
-        taken from memory when this process has read the cache (evaluation, see ``cached``)."""
+        """Vectors for a prediction: not written to disk (a message is seldom seen again
+        later), but taken from memory when this process has read the cache (evaluation, see
+        ``cached``) or encoded the message moments ago (``RECENT_MESSAGES``)."""
         clean = [feature_text(t)[:MAX_CHARS] for t in texts]
         memory = self.__dict__.get("_memory")
         if memory is not None:
             keys = [_key(self.model, t) for t in clean]
             if keys and all(k in memory for k in keys):
                 return np.stack([memory[k] for k in keys])
-        return self._encode(clean)
+        if len(clean) != 1:
+            return self._encode(clean)
+        return self._recent(clean[0]).reshape(1, -1)
+
+    def _recent(self, text: str) -> Vectors:
+        # Created on first use: the object also travels pickled, without them.
+        lock: threading.Lock = self.__dict__.setdefault("_recent_lock", threading.Lock())
+        recent: OrderedDict[str, Vectors] = self.__dict__.setdefault(
+            "_recent_vectors", OrderedDict()
+        )
+        with lock:
+            known = recent.get(text)
+            if known is not None:
+                recent.move_to_end(text)
+                return known
+        vector: Vectors = self._encode([text])[0]
+        with lock:
+            recent[text] = vector
+            while len(recent) > RECENT_MESSAGES:
+                recent.popitem(last=False)
+        return vector
 
     def cached(self, texts: Sequence[str]) -> Vectors:
         """Vectors for training or evaluation, read from and added to the disk cache."""
