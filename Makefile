@@ -75,7 +75,7 @@ bench-import: setup
 # Chinese conversations through HAProxy in a step ramp of USERS citizens, DURATION measured
 # seconds a step, THINK seconds between turns; needs PostgreSQL and Redis (scratch
 # databases on the servers at LOAD_POSTGRES and LOAD_REDIS). About 5–8 minutes.
-USERS ?= 6,9,12,15,18,24,30
+USERS ?= 6,12,18,24,30,36,42,48,56,64
 DURATION ?= 25
 THINK ?= 1,3
 ACTIONS ?= 1

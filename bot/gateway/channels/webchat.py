@@ -60,6 +60,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     try:
         await sockets.opened(conversation_id, ws)
         await _converse(ws, service, conversation_id, client_address(request))
+    except ConnectionResetError:
+        # The page went away while its reply was on the way (aiohttp's reset error is one):
+        # the turn and its reply are on record, and the page's history shows them again.
+        logger.info("web chat closed before its reply was sent")
     finally:
         sockets.discard(conversation_id, ws)
     return ws
