@@ -126,9 +126,9 @@ class Settings:
     # the gateway, the action server and the other replicas (README, "Scaling out").
     rasa_threads: int = setting("RASA_THREADS", 1)
     # RabbitMQ (amqp://user:password@host:port/vhost): Rasa publishes its tracker events to
-    # the queue RABBITMQ_QUEUE, and the gateways take what Rasa understood from there into
-    # the transcript and the console (bot/console/events.py). Unset: no broker; the gateway
-    # records it from each reply.
+    # the queue RABBITMQ_QUEUE, and the gateways fold the events into the transcript and the
+    # console (bot/console/events.py), beside what each reply says. Unset: no broker; the
+    # gateway records what Rasa understood from each reply alone.
     rabbitmq_url: str | None = setting("RABBITMQ_URL", None, secret=True)
     rabbitmq_queue: str = setting("RABBITMQ_QUEUE", "hotline_events")
     max_message_chars: int = setting("MAX_MESSAGE_CHARS", 2000)

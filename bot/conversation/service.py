@@ -71,17 +71,13 @@ class ConversationService:
         max_message_chars: int,
         gate: HandoffGate | None = None,
         address_limiter: RateLimiter | None = None,
-        record_understanding: bool = True,
     ) -> None:
-        """``record_understanding=False``: what Rasa understood reaches the transcript by
-        Rasa's event stream (``RABBITMQ_URL``, bot/console/events.py), not from the reply."""
         self.engine = engine
         self.transcript = transcript
         self.rate_limiter = rate_limiter
         self.address_limiter = address_limiter
         self.max_message_chars = max_message_chars
         self.gate = gate
-        self.record_understanding = record_understanding
 
     async def handle_turn(self, turn: CitizenTurn) -> TurnResult:
         with conversation_context(turn.conversation_id):
@@ -128,9 +124,10 @@ class ConversationService:
             )
             unavailable = TurnResult((BotMessage(UNAVAILABLE_REPLY),), "engine_unavailable")
             return unavailable, None
-        understood: Annotation | None = None
-        if self.record_understanding:
-            understood = (citizen_row, {"nlu": reply.understanding.to_json()})
+        # Recorded from the reply even when Rasa's event stream (RABBITMQ_URL) brings it
+        # too: Rasa publishes without confirmation, so a broker restart can lose an event
+        # (the RabbitMQ drill lost one), and both merge the same result into the row.
+        understood: Annotation = (citizen_row, {"nlu": reply.understanding.to_json()})
         if reply.messages:
             result = TurnResult(reply.messages, understanding=reply.understanding)
         else:

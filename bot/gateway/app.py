@@ -147,7 +147,6 @@ async def core_resources(app: web.Application) -> AsyncIterator[None]:
         address_limiter=rate_limiter(
             redis, settings.rate_limit_address_messages, window_s, allow_when_down=True
         ),
-        record_understanding=not settings.rabbitmq_url,
     )
     app[keys.LOGIN_LIMITER] = rate_limiter(
         redis, settings.login_attempts_per_address, LOCKOUT.total_seconds()

@@ -440,22 +440,17 @@ class Engine:
 
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("recorded", [True, False])
-async def test_with_a_stream_the_gateway_names_the_row_and_leaves_the_nlu_to_it(
-    store: Store, recorded: bool
+async def test_the_gateway_names_the_row_for_the_stream_and_records_the_nlu_itself(
+    store: Store,
 ) -> None:
+    """The stream may lose an event when the broker restarts (Rasa publishes without
+    confirmation): the reply's NLU result is on the row whatever the stream does."""
     engine = Engine()
-    service = ConversationService(
-        engine,
-        store.transcript,
-        rate_limiter(None, 100, 60.0),
-        2000,
-        record_understanding=recorded,
-    )
+    service = ConversationService(engine, store.transcript, rate_limiter(None, 100, 60.0), 2000)
     await service.handle_turn(CitizenTurn("web-gw", "web", "你好"))
     rows = await store.transcript.history("web-gw")
     assert engine.metadata == [{"channel": "web", TRANSCRIPT_KEY: rows[0]["id"]}]
-    assert ("nlu" in (rows[0]["data"] or {})) is recorded
+    assert rows[0]["data"]["nlu"]["intent"] == "greet"
 
 
 def test_rasa_publishes_to_the_queue_only_when_a_broker_is_set() -> None:
