@@ -13,6 +13,7 @@ same schema, with the same validator class and the same error, by a validator bu
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from jsonschema.exceptions import best_match
@@ -21,17 +22,14 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
-_validator: Validator | None = None
 
-
+@cache
 def _response_validator() -> Validator:
-    global _validator
-    if _validator is None:
-        schema = RemoteAction.action_response_format_spec()
-        cls = validator_for(schema)
-        cls.check_schema(schema)  # once, as ``jsonschema.validate`` does on every call
-        _validator = cls(schema)
-    return _validator
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)  # once, as ``jsonschema.validate`` does on every call
+    validator: Validator = cls(schema)
+    return validator
 
 
 def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:

@@ -102,20 +102,16 @@ def per_turn_overhead(gateway: PathFigures, rasa: PathFigures) -> dict[str, Any]
     turns = sorted(set(gateway.by_turn) & set(rasa.by_turn))
     if not turns:
         return {}
-    added = sum(
-        statistics.median(gateway.by_turn[t]) - statistics.median(rasa.by_turn[t]) for t in turns
-    )
-    rasa_total = sum(statistics.median(rasa.by_turn[t]) for t in turns)
+    p50 = {
+        t: (statistics.median(gateway.by_turn[t]), statistics.median(rasa.by_turn[t]))
+        for t in turns
+    }
+    added = sum(through - straight for through, straight in p50.values())
+    rasa_total = sum(straight for _, straight in p50.values())
     return {
         "overhead_turn_ms": round(added / len(turns), 1),
         "overhead_share": round(added / rasa_total, 3),
-        "turn_p50_ms": {
-            TURNS[t]: [
-                round(statistics.median(gateway.by_turn[t]), 1),
-                round(statistics.median(rasa.by_turn[t]), 1),
-            ]
-            for t in turns
-        },
+        "turn_p50_ms": {TURNS[t]: [round(g, 1), round(r, 1)] for t, (g, r) in p50.items()},
     }
 
 

@@ -2,9 +2,10 @@
 
 ``open`` reads the conversation's handoff row while the citizen's turn is being committed
 (one read per turn; the way out reuses it). ``before_engine`` runs for every citizen turn
-after it is on record and checked for an emergency, and before Rasa is asked: while the conversation waits for or is held by an
-agent, the turn stops here (the agent sees it live in the console). It also takes the
-gateway's own commands (cancel the queue, leave a message) and the message being left.
+after it is on record and checked for an emergency, and before Rasa is asked: while the
+conversation waits for or is held by an agent, the turn stops here (the agent sees it live
+in the console). It also takes the gateway's own commands (cancel the queue, leave a
+message) and the message being left.
 
 ``after_engine`` reads Rasa's answer: a request for a human (intent ``ask_human``, the
 action ``action_handoff`` or its custom payload) becomes a place in the queue or, outside
