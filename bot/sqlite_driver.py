@@ -11,6 +11,17 @@ snapshot before that statement anyway, and a failing ``BEGIN IMMEDIATE`` fails t
 statement); and a commit or rollback with nothing to end (the pool's rollback of every
 connection it takes back) makes no trip. Errors and the thread are aiosqlite's.
 
+A connection can also run one transaction *inline*, on the event loop's own thread
+(``Connection.inline``, set by :func:`bot.storage.write_transaction` and
+:func:`bot.storage.quick_read` for the few short transactions of every citizen turn). A
+statement costs SQLite a few microseconds and a WAL commit one ``fsync``, while each trip
+to the thread costs two thread wake-ups: the turn's two transactions spent more time
+travelling than working. Inline work must never wait for another process's lock, so the
+transaction's first statement (which carries its ``BEGIN``, where SQLite takes the lock or
+the snapshot) is tried with no busy timeout, and when SQLite says busy the transaction
+goes to the thread, where the busy timeout waits as before. In WAL mode nothing after
+that first statement waits for a lock.
+
 Written against aiosqlite 0.22 (``requirements/app.txt`` pins it): it uses its
 ``Connection._execute`` and ``_conn``, as aiosqlite's own cursor does.
 """
@@ -87,7 +98,12 @@ class Cursor:
             self.description, self.rowcount, self.lastrowid, self._rows = None, -1, None, deque()
             return self
         begin, conn.begin = conn.begin, None
-        outcome = await conn.on_thread(_run, conn._conn, begin, sql, parameters, many)
+        if conn.inline and begin is not None:
+            outcome = conn.first_inline(begin, sql, parameters, many)
+            if outcome is None:  # another process holds the lock: wait for it on the thread
+                outcome = await conn.on_thread(_run, conn._conn, begin, sql, parameters, many)
+        else:
+            outcome = await conn.on_thread(_run, conn._conn, begin, sql, parameters, many)
         self.description, self.rowcount, self.lastrowid, rows, self._open = outcome
         self._rows = deque(rows)
         return self
@@ -131,19 +147,21 @@ class Cursor:
 
 class Connection(aiosqlite.Connection):
     begin: str | None = None  # a BEGIN waiting for the transaction's first statement
+    inline = False  # the current transaction runs on the event loop's thread
+    busy_timeout_ms = 0  # what the connection waits for another process's lock
 
     def cursor(self) -> Cursor:  # type: ignore[override]
         return Cursor(self)
 
     async def commit(self) -> None:
-        if not self._ends_something():
-            return
-        await super().commit()
+        if self._ends_something():
+            await self.on_thread(self._conn.commit)
+        self.inline = False
 
     async def rollback(self) -> None:
-        if not self._ends_something():
-            return
-        await super().rollback()
+        if self._ends_something():
+            await self.on_thread(self._conn.rollback)
+        self.inline = False
 
     def _ends_something(self) -> bool:
         """Read between statements (SQLAlchemy runs one at a time on a connection)."""
@@ -151,9 +169,29 @@ class Connection(aiosqlite.Connection):
         return pending is None and self._connection is not None and self._conn.in_transaction
 
     async def on_thread(self, function: Callable[..., _T], *args: Any) -> _T:
-        """``function(*args)`` on the connection's thread (one trip)."""
+        """``function(*args)`` on the connection's thread (one trip), or right here while
+        the transaction runs inline."""
+        if self.inline:
+            return function(*args)
         result: _T = await self._execute(function, *args)  # type: ignore[no-untyped-call]
         return result
+
+    def first_inline(self, begin: str, sql: str, parameters: Any, many: bool) -> _Outcome | None:
+        """The transaction's first statement, inline; None (and nothing begun) when SQLite
+        is busy: the caller sends it to the thread, which waits for the lock."""
+        conn = self._conn
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            return _run(conn, begin, sql, parameters, many)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY_RECOVERY too
+                raise
+            if conn.in_transaction:  # a deferred BEGIN, refused at its first read
+                conn.rollback()
+            self.inline = False
+            return None
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
 
 
 async def connect(path: Path, timeout_s: float) -> Connection:
@@ -162,6 +200,7 @@ async def connect(path: Path, timeout_s: float) -> Connection:
     connection = Connection(
         lambda: sqlite3.connect(path, timeout=timeout_s, check_same_thread=False), 64
     )
+    connection.busy_timeout_ms = round(timeout_s * 1000)
     connection._thread.daemon = True
     await connection
     return connection

@@ -31,6 +31,7 @@ from bot.settings import Settings
 metadata = MetaData()
 
 _IMMEDIATE = "hotline_immediate"
+_INLINE = "hotline_inline"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -68,8 +69,10 @@ def open_engine(database_url: str | None, sqlite_path: Path) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(_INLINE, False):
+            conn.connection.driver_connection.inline = True  # until the transaction ends
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_IMMEDIATE, False) else "BEGIN")
 
     return engine
 
@@ -92,12 +95,17 @@ _WRITERS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictiona
 
 
 @asynccontextmanager
-async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def write_transaction(
+    engine: AsyncEngine, *, inline: bool = False
+) -> AsyncIterator[AsyncConnection]:
     """A transaction that will write: takes SQLite's write lock at BEGIN.
 
     Writers of one process queue on an asyncio lock first: SQLite's busy handler makes a
     blocked writer sleep in growing steps (up to 100 ms), which under load costs far more
     than waiting in line; the busy timeout still covers writers in other processes.
+
+    ``inline``: a transaction of a few small statements (a turn's transcript rows) runs
+    on the event loop's thread (see :mod:`bot.sqlite_driver`); only SQLite reads it.
     """
     if engine.dialect.name != "sqlite":
         async with engine.begin() as conn:
@@ -105,6 +113,16 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
         return
     lock = _WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
     async with lock, engine.connect() as conn:
-        await conn.execution_options(**{_IMMEDIATE: True})
+        await conn.execution_options(**{_IMMEDIATE: True, _INLINE: inline})
         async with conn.begin():
             yield conn
+
+
+@asynccontextmanager
+async def quick_read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for a read of a few rows by key, made in every turn: on SQLite it
+    runs inline (see :mod:`bot.sqlite_driver`)."""
+    async with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            await conn.execution_options(**{_INLINE: True})
+        yield conn

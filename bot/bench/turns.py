@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.bench.common import local_stack_settings, percentile
+from bot.bench.common import local_stack_settings, percentile, seed_knowledge
 from bot.launcher import Stack
 from bot.settings import Settings
 
@@ -200,8 +200,14 @@ def main(args: argparse.Namespace) -> int:
     var_dir = base.var_dir / "bench"
     shutil.rmtree(var_dir, ignore_errors=True)
     settings = local_stack_settings(
-        base, var_dir, rate_limit_messages=1_000_000, rate_limit_address_messages=1_000_000
+        base,
+        var_dir,
+        rate_limit_messages=1_000_000,
+        rate_limit_address_messages=1_000_000,
+        kb_preload=False,  # no agent asks the gateway for suggestions here
     )
+    print("Importing the knowledge corpus for the benchmark's stack…")
+    seed_knowledge(settings)
     stack = Stack(settings)
     print(f"Starting a stack for the benchmark (logs in {var_dir / 'logs'})…")
     stack.start()

@@ -185,7 +185,7 @@ class TranscriptStore:
         annotation: Annotation | None,
         indexes: Sequence[TranscriptIndex],
     ) -> None:
-        async with write_transaction(self.engine) as conn:
+        async with write_transaction(self.engine, inline=True) as conn:
             if annotation is not None:
                 await merge_data(conn, *annotation)
                 for index in indexes:

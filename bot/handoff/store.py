@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import as_utc, beijing_iso, utcnow
 from bot.handoff.states import Event, State, transition
-from bot.storage import metadata
+from bot.storage import metadata, quick_read
 
 handoff_table = Table(
     "handoff",
@@ -136,7 +136,7 @@ class HandoffStore:
         self.engine = engine
 
     async def get(self, conversation_id: str) -> Handoff | None:
-        async with self.engine.connect() as conn:
+        async with quick_read(self.engine) as conn:
             row = (
                 (
                     await conn.execute(

@@ -141,6 +141,14 @@ def test_places() -> None:
     with pytest.raises(Unclear) as unknown:
         read_location("不清楚")
     assert "大概" in unknown.value.message
+    assert read_location("投诉中心旁边的停车场") == "投诉中心旁边的停车场"
+
+
+def test_a_request_said_again_is_not_taken_for_the_place() -> None:
+    for not_a_place in ("我要投诉", "你好，在吗", "我想举报一下"):
+        with pytest.raises(Unclear) as asked_again:
+            read_location(not_a_place)
+        assert "什么地方" in asked_again.value.message
 
 
 def test_a_matter_needs_substance() -> None:

@@ -1,17 +1,25 @@
 """The SQLite connections of bot.sqlite_driver behave as aiosqlite's under SQLAlchemy:
-long results arrive whole, transactions commit and roll back, a failing statement fails."""
+long results arrive whole, transactions commit and roll back, a failing statement fails;
+on the connection's thread and inline alike. An inline transaction never holds up the
+event loop while another process writes: it waits for the lock on the thread."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage import open_engine, write_transaction
+from bot import sqlite_driver
+from bot.storage import open_engine, quick_read, write_transaction
+
+INLINE = pytest.mark.parametrize("inline", [False, True], ids=["thread", "inline"])
 
 
 @pytest.fixture
@@ -24,12 +32,15 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 
 async def _words(engine: AsyncEngine) -> list[str]:
-    async with engine.connect() as conn:
+    async with quick_read(engine) as conn:
         return list((await conn.execute(text("SELECT word FROM t ORDER BY id"))).scalars())
 
 
-async def test_a_result_longer_than_one_trip_arrives_whole(engine: AsyncEngine) -> None:
-    async with write_transaction(engine) as conn:
+@INLINE
+async def test_a_result_longer_than_one_trip_arrives_whole(
+    engine: AsyncEngine, inline: bool
+) -> None:
+    async with write_transaction(engine, inline=inline) as conn:
         await conn.execute(
             text("INSERT INTO t (word) VALUES (:word)"), [{"word": f"w{n}"} for n in range(700)]
         )
@@ -39,25 +50,61 @@ async def test_a_result_longer_than_one_trip_arrives_whole(engine: AsyncEngine) 
         assert [word async for word in streamed.scalars()] == [f"w{n}" for n in range(700)]
 
 
-async def test_transactions_commit_and_roll_back(engine: AsyncEngine) -> None:
-    async with write_transaction(engine) as conn:
+@INLINE
+async def test_transactions_commit_and_roll_back(engine: AsyncEngine, inline: bool) -> None:
+    async with write_transaction(engine, inline=inline) as conn:
         inserted = await conn.execute(text("INSERT INTO t (word) VALUES ('kept')"))
         assert inserted.rowcount == 1 and inserted.lastrowid == 1
     with pytest.raises(RuntimeError):
-        async with write_transaction(engine) as conn:
+        async with write_transaction(engine, inline=inline) as conn:
             await conn.execute(text("INSERT INTO t (word) VALUES ('undone')"))
             raise RuntimeError("changed my mind")
-    async with write_transaction(engine):
+    async with write_transaction(engine, inline=inline):
         pass  # a transaction with no statement
     assert await _words(engine) == ["kept"]
 
 
+@INLINE
 async def test_a_failing_statement_fails_and_leaves_the_connection_usable(
-    engine: AsyncEngine,
+    engine: AsyncEngine, inline: bool
 ) -> None:
     with pytest.raises(OperationalError, match="no such table"):
-        async with write_transaction(engine) as conn:
+        async with write_transaction(engine, inline=inline) as conn:
             await conn.execute(text("INSERT INTO missing (word) VALUES ('x')"))
-    async with write_transaction(engine) as conn:
+    async with write_transaction(engine, inline=inline) as conn:
         await conn.execute(text("INSERT INTO t (word) VALUES ('after')"))
     assert await _words(engine) == ["after"]
+
+
+async def test_an_inline_write_waits_for_another_process_on_the_thread(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process is writing
+    on_thread = asyncio.Event()
+    trip = sqlite_driver.Connection.on_thread
+
+    async def spy(self: sqlite_driver.Connection, function: Callable[..., Any], *args: Any) -> Any:
+        if function is sqlite_driver._run and not self.inline:
+            on_thread.set()
+        return await trip(self, function, *args)
+
+    monkeypatch.setattr(sqlite_driver.Connection, "on_thread", spy)
+
+    async def write() -> None:
+        async with write_transaction(engine, inline=True) as conn:
+            await conn.execute(text("INSERT INTO t (word) VALUES ('second')"))
+
+    writing = asyncio.create_task(write())
+    await on_thread.wait()  # the loop runs this test meanwhile: it is not held up
+    assert not writing.done()
+    other.execute("INSERT INTO t (word) VALUES ('first')")
+    other.execute("COMMIT")
+    await writing
+    other.close()
+    assert await _words(engine) == ["first", "second"]
+    on_thread.clear()
+    async with write_transaction(engine, inline=True) as conn:  # the lock is free: inline
+        await conn.execute(text("INSERT INTO t (word) VALUES ('third')"))
+    assert not on_thread.is_set()
+    assert await _words(engine) == ["first", "second", "third"]
