@@ -148,7 +148,7 @@ def test_a_request_said_again_is_not_taken_for_the_place() -> None:
     for not_a_place in ("我要投诉", "你好，在吗", "我想举报一下"):
         with pytest.raises(Unclear) as asked_again:
             read_location(not_a_place)
-        assert "什么地方" in asked_again.value.message
+        assert "发生在哪里" in asked_again.value.message
 
 
 def test_a_matter_needs_substance() -> None:

@@ -185,9 +185,7 @@ def read_location(text: str) -> str:
     if len(compact(place)) < 2:
         raise Unclear("请把地点说得具体一些，比如区县、街道、小区或道路名称。")
     if meaningful_chars(place) < 2:  # "我要投诉" again, "你好", "在吗": no place in it
-        raise Unclear(
-            "好的，正在为您登记。请问这件事发生在什么地方？比如区县、街道、小区或道路名称。"
-        )
+        raise Unclear("好的，正在为您登记，还需要知道这件事发生在哪里。")
     if len(place) > MAX_LOCATION_CHARS:
         raise Unclear(f"地点请简要说明，不超过 {MAX_LOCATION_CHARS} 个字。")
     return place
