@@ -98,11 +98,10 @@ class Cursor:
             self.description, self.rowcount, self.lastrowid, self._rows = None, -1, None, deque()
             return self
         begin, conn.begin = conn.begin, None
+        outcome = None
         if conn.inline and begin is not None:
             outcome = conn.first_inline(begin, sql, parameters, many)
-            if outcome is None:  # another process holds the lock: wait for it on the thread
-                outcome = await conn.on_thread(_run, conn._conn, begin, sql, parameters, many)
-        else:
+        if outcome is None:  # right here while inline; on the thread when busy or not inline
             outcome = await conn.on_thread(_run, conn._conn, begin, sql, parameters, many)
         self.description, self.rowcount, self.lastrowid, rows, self._open = outcome
         self._rows = deque(rows)

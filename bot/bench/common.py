@@ -53,24 +53,6 @@ def local_stack_settings(base: Settings, var_dir: Path, **overrides: Any) -> Set
     return base.with_overrides(**{**ports, **overrides})
 
 
-def seed_knowledge(settings: Settings) -> None:
-    """Imports the starter corpus into the stack's fresh store before the stack starts.
-
-    A process that finds the store empty embeds the corpus itself while it serves: in
-    ``bench turns`` the gateway's warm-up took a core for the first 45 s of the measured
-    turns, which slowed the gateway's path more than Rasa's (three processes to schedule
-    instead of two)."""
-    from bot.knowledge.embedder import load_embedder
-    from bot.knowledge.ingest import seed
-    from bot.knowledge.store import KnowledgeStore
-
-    store = KnowledgeStore.from_settings(settings)
-    try:
-        seed(store, load_embedder(settings))
-    finally:
-        store.close()
-
-
 def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile (``share`` in 0…1), so small samples report a value that
     was actually measured; 0.0 for no values."""

@@ -120,15 +120,12 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from bot.knowledge.ingest import seed
-    from bot.knowledge.store import KnowledgeStore
+    from bot.knowledge.ingest import seed_store
 
     settings = Settings.from_env()
-    store = KnowledgeStore.from_settings(settings)
-    try:
-        reports = seed(store, _embedder(settings), progress=True, skip_unchanged=not args.force)
-    finally:
-        store.close()
+    reports = seed_store(
+        settings, _embedder(settings), progress=True, skip_unchanged=not args.force
+    )
     for report in reports:
         print(report.summary())
     return 1 if any(r.errors for r in reports) else 0

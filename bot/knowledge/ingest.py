@@ -20,7 +20,7 @@ from bot.knowledge.importers.report import ImportReport
 from bot.knowledge.models import Entry, KnowledgePoint, Provenance, Standard
 from bot.knowledge.numbers import find_standard_numbers, parse_standard_number
 from bot.knowledge.store import KnowledgeStore
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, Settings
 
 FORMATS = CATALOGUE_FORMATS + DOCUMENT_FORMATS
 SEED_FILES = (
@@ -147,6 +147,21 @@ def seed(
     """Imports the starter corpus shipped in data/knowledge; running it twice changes nothing."""
     options = ImportOptions(prune=True, progress=progress, skip_unchanged=skip_unchanged)
     return [import_file(path, store, embedder, options) for path in SEED_FILES]
+
+
+def seed_store(
+    settings: Settings,
+    embedder: Embedder | None,
+    progress: bool = False,
+    skip_unchanged: bool = False,
+) -> list[ImportReport]:
+    """:func:`seed` into the store the settings name (``python -m bot kb seed``, and a
+    benchmark's fresh stack before it starts)."""
+    store = KnowledgeStore.from_settings(settings)
+    try:
+        return seed(store, embedder, progress, skip_unchanged)
+    finally:
+        store.close()
 
 
 def _document_entries(
