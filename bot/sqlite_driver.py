@@ -22,6 +22,12 @@ the snapshot) is tried with no busy timeout, and when SQLite says busy the trans
 goes to the thread, where the busy timeout waits as before. In WAL mode nothing after
 that first statement waits for a lock.
 
+A transaction can also leave its ``fsync`` to the next one (``Connection.deferred_sync``,
+set by :func:`bot.storage.write_transaction` for the bot's replies): its commit is written
+to the log, so it survives the process dying, and reaches the disk with the next commit
+that syncs, since a sync of the write-ahead log covers every frame before it. A citizen's
+row is synced before it is forwarded; the replies to it are then one sync behind.
+
 Written against aiosqlite 0.22 (``requirements/app.txt`` pins it): it uses its
 ``Connection._execute`` and ``_conn``, as aiosqlite's own cursor does.
 """
@@ -45,14 +51,16 @@ _Outcome = tuple[Any, int, int | None, list[Any], sqlite3.Cursor | None]
 
 
 _BEGINS = frozenset({"BEGIN", "BEGIN DEFERRED", "BEGIN IMMEDIATE"})
+SYNCHRONOUS = "FULL"
+"""Every commit syncs the log (set when a connection opens, see :mod:`bot.storage`)."""
 
 
 def _run(
-    conn: sqlite3.Connection, begin: str | None, sql: str, parameters: Any, many: bool
+    conn: sqlite3.Connection, prelude: tuple[str, ...], sql: str, parameters: Any, many: bool
 ) -> _Outcome:
     """On the connection's thread."""
-    if begin is not None:
-        conn.execute(begin)
+    for statement in prelude:
+        conn.execute(statement)
     cursor = conn.cursor()
     if many:
         cursor.executemany(sql, parameters)
@@ -98,11 +106,12 @@ class Cursor:
             self.description, self.rowcount, self.lastrowid, self._rows = None, -1, None, deque()
             return self
         begin, conn.begin = conn.begin, None
+        prelude = () if begin is None else conn.prelude(begin)
         outcome = None
-        if conn.inline and begin is not None:
-            outcome = conn.first_inline(begin, sql, parameters, many)
+        if conn.inline and prelude:
+            outcome = conn.first_inline(prelude, sql, parameters, many)
         if outcome is None:  # right here while inline; on the thread when busy or not inline
-            outcome = await conn.on_thread(_run, conn._conn, begin, sql, parameters, many)
+            outcome = await conn.on_thread(_run, conn._conn, prelude, sql, parameters, many)
         self.description, self.rowcount, self.lastrowid, rows, self._open = outcome
         self._rows = deque(rows)
         return self
@@ -147,6 +156,8 @@ class Cursor:
 class Connection(aiosqlite.Connection):
     begin: str | None = None  # a BEGIN waiting for the transaction's first statement
     inline = False  # the current transaction runs on the event loop's thread
+    deferred_sync = False  # the current transaction's commit is synced by the next one
+    _synchronous = SYNCHRONOUS  # the level the connection commits at
     busy_timeout_ms = 0  # what the connection waits for another process's lock
 
     def cursor(self) -> Cursor:  # type: ignore[override]
@@ -155,12 +166,22 @@ class Connection(aiosqlite.Connection):
     async def commit(self) -> None:
         if self._ends_something():
             await self.on_thread(self._conn.commit)
-        self.inline = False
+        self.inline = self.deferred_sync = False
 
     async def rollback(self) -> None:
         if self._ends_something():
             await self.on_thread(self._conn.rollback)
-        self.inline = False
+        self.inline = self.deferred_sync = False
+
+    def prelude(self, begin: str) -> tuple[str, ...]:
+        """What opens a transaction: its BEGIN, after the sync level it commits at when
+        that differs from the previous transaction's (SQLite sets it outside a
+        transaction only; in WAL mode NORMAL commits without a sync)."""
+        wanted = "NORMAL" if self.deferred_sync else SYNCHRONOUS
+        if wanted == self._synchronous:
+            return (begin,)
+        self._synchronous = wanted
+        return (f"PRAGMA synchronous = {wanted}", begin)
 
     def _ends_something(self) -> bool:
         """Read between statements (SQLAlchemy runs one at a time on a connection)."""
@@ -175,13 +196,15 @@ class Connection(aiosqlite.Connection):
         result: _T = await self._execute(function, *args)  # type: ignore[no-untyped-call]
         return result
 
-    def first_inline(self, begin: str, sql: str, parameters: Any, many: bool) -> _Outcome | None:
+    def first_inline(
+        self, prelude: tuple[str, ...], sql: str, parameters: Any, many: bool
+    ) -> _Outcome | None:
         """The transaction's first statement, inline; None (and nothing begun) when SQLite
         is busy: the caller sends it to the thread, which waits for the lock."""
         conn = self._conn
         conn.execute("PRAGMA busy_timeout = 0")
         try:
-            return _run(conn, begin, sql, parameters, many)
+            return _run(conn, prelude, sql, parameters, many)
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY_RECOVERY too
                 raise

@@ -32,6 +32,7 @@ metadata = MetaData()
 
 _IMMEDIATE = "hotline_immediate"
 _INLINE = "hotline_inline"
+_DEFERRED_SYNC = "hotline_deferred_sync"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -60,7 +61,7 @@ def open_engine(database_url: str | None, sqlite_path: Path) -> AsyncEngine:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={sqlite_driver.SYNCHRONOUS}")
         cursor.execute("PRAGMA busy_timeout=30000")
         # Deleted rows and freed pages are overwritten with zeros: a citizen's erased data
         # must not stay readable in the file (see bot.console.retention).
@@ -70,8 +71,11 @@ def open_engine(database_url: str | None, sqlite_path: Path) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         options = conn.get_execution_options()
+        driver = conn.connection.driver_connection
         if options.get(_INLINE, False):
-            conn.connection.driver_connection.inline = True  # until the transaction ends
+            driver.inline = True  # until the transaction ends
+        if options.get(_DEFERRED_SYNC, False):
+            driver.deferred_sync = True  # until the transaction ends
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_IMMEDIATE, False) else "BEGIN")
 
     return engine
@@ -96,7 +100,7 @@ _WRITERS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictiona
 
 @asynccontextmanager
 async def write_transaction(
-    engine: AsyncEngine, *, inline: bool = False
+    engine: AsyncEngine, *, inline: bool = False, deferred_sync: bool = False
 ) -> AsyncIterator[AsyncConnection]:
     """A transaction that will write: takes SQLite's write lock at BEGIN.
 
@@ -106,6 +110,12 @@ async def write_transaction(
 
     ``inline``: a transaction of a few small statements (a turn's transcript rows) runs
     on the event loop's thread (see :mod:`bot.sqlite_driver`); only SQLite reads it.
+
+    ``deferred_sync``: the commit survives the process dying at once, and a power cut
+    from the next synced commit on (see :mod:`bot.sqlite_driver`); for rows worth less
+    than the ``fsync`` on a citizen's wait (the bot's replies). SQLite only: PostgreSQL
+    has no such middle ground (``synchronous_commit = off`` loses commits when the server
+    itself crashes), so there every commit is synced.
     """
     if engine.dialect.name != "sqlite":
         async with engine.begin() as conn:
@@ -113,7 +123,9 @@ async def write_transaction(
         return
     lock = _WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
     async with lock, engine.connect() as conn:
-        await conn.execution_options(**{_IMMEDIATE: True, _INLINE: inline})
+        await conn.execution_options(
+            **{_IMMEDIATE: True, _INLINE: inline, _DEFERRED_SYNC: deferred_sync}
+        )
         async with conn.begin():
             yield conn
 

@@ -121,9 +121,10 @@ class ConversationIndex:
 
     # -- TranscriptObserver (TranscriptIndex: apply_row, annotate_row) -------------------
 
-    async def appended(self, row: dict[str, Any]) -> None:
+    async def appended(self, rows: Sequence[dict[str, Any]]) -> None:
         async with write_transaction(self.engine) as conn:
-            await self.apply_row(conn, row)
+            for row in rows:
+                await self.apply_row(conn, row)
 
     async def annotated(self, row_id: int, data: dict[str, Any]) -> None:
         async with write_transaction(self.engine) as conn:

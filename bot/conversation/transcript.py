@@ -66,14 +66,16 @@ async def merge_data(conn: AsyncConnection, row_id: int, data: dict[str, Any]) -
 
 
 class TranscriptObserver(Protocol):
-    """Told about each row once committed: ``observers`` before the write returns,
+    """Told about each write once committed: ``observers`` before the write returns,
     ``live`` ones (the handoff's rows for agents' consoles) right after, in commit order,
     so that they do not hold up the citizen's answer.
 
     A failing observer is logged and never fails the turn: the row is already on record.
     """
 
-    async def appended(self, row: dict[str, Any]) -> None: ...
+    async def appended(self, rows: Sequence[dict[str, Any]]) -> None:
+        """The rows of one write, in order: all of one conversation."""
+        ...
 
     async def annotated(self, row_id: int, data: dict[str, Any]) -> None: ...
 
@@ -134,10 +136,16 @@ class TranscriptStore:
         channel: str,
         rows: Sequence[NewRow],
         annotation: Annotation | None = None,
+        *,
+        synced: bool = True,
     ) -> list[int]:
         """Appends rows of one conversation (a turn's replies) and merges ``annotation``
         into an earlier row (the citizen's, with what Rasa understood), all in one
-        transaction; returns the new rows' ids."""
+        transaction; returns the new rows' ids.
+
+        ``synced=False``: the commit survives the gateway dying at once and a power cut
+        from the next synced commit on (SQLite; see :func:`bot.storage.write_transaction`),
+        which spares the citizen's wait an ``fsync``."""
         new: list[dict[str, Any]] = [
             {
                 "conversation_id": conversation_id,
@@ -149,19 +157,21 @@ class TranscriptStore:
             }
             for row in rows
         ]
-        await self._store(new, annotation)
+        await self._store(new, annotation, synced)
         return [int(row["id"]) for row in new]
 
-    async def _store(self, rows: list[dict[str, Any]], annotation: Annotation | None) -> None:
+    async def _store(
+        self, rows: list[dict[str, Any]], annotation: Annotation | None, synced: bool = True
+    ) -> None:
         if not rows and annotation is None:
             return
         try:
-            await self._write(rows, annotation, self.indexes)
+            await self._write(rows, annotation, self.indexes, synced)
         except Exception:
             if not self.indexes:
                 raise
             logger.exception("writing the transcript with its index failed: writing it alone")
-            await self._write(rows, annotation, ())
+            await self._write(rows, annotation, (), synced)
         await _tell(self.observers, rows, annotation)
         if self.live:
             self._news.append((rows, annotation))
@@ -184,8 +194,9 @@ class TranscriptStore:
         rows: list[dict[str, Any]],
         annotation: Annotation | None,
         indexes: Sequence[TranscriptIndex],
+        synced: bool,
     ) -> None:
-        async with write_transaction(self.engine, inline=True) as conn:
+        async with write_transaction(self.engine, inline=True, deferred_sync=not synced) as conn:
             if annotation is not None:
                 await merge_data(conn, *annotation)
                 for index in indexes:
@@ -233,9 +244,9 @@ async def _tell(
     if annotation is not None:
         for observer in observers:
             await _survive(observer.annotated(*annotation), annotation[0])
-    for row in rows:
+    if rows:
         for observer in observers:
-            await _survive(observer.appended(row), row["id"])
+            await _survive(observer.appended(rows), rows[0]["id"])
 
 
 async def _survive(call: Awaitable[None], row_id: int) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -356,9 +356,9 @@ class HandoffService:
 
     # -- the transcript observer: live rows for the consoles ---------------------------------
 
-    async def appended(self, row: dict[str, Any]) -> None:
+    async def appended(self, rows: Sequence[dict[str, Any]]) -> None:
         """Every committed transcript row; rows of handed-off conversations and calls go live."""
-        conversation_id = str(row["conversation_id"])
+        conversation_id = str(rows[0]["conversation_id"])
         audience: str | None = None
         call_id = call_id_of(conversation_id)
         if call_id is not None:
@@ -371,7 +371,8 @@ class HandoffService:
             elif handoff is not None and handoff.state is State.WAITING:
                 audience = "all"
         if audience is not None:
-            await self.outbound.console(audience, {"type": "row", "row": row_json(row)})
+            for row in rows:
+                await self.outbound.console(audience, {"type": "row", "row": row_json(row)})
 
     async def annotated(self, row_id: int, data: dict[str, Any]) -> None:
         return None

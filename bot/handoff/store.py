@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     select,
     update,
@@ -70,6 +71,11 @@ episode_table = Table(
     Column("wrap_up_note", Text, nullable=False, default=""),
     Index("ix_handoff_episode_conversation", "conversation_id"),
     Index("ix_handoff_episode_ended", "ended_at"),
+)
+
+# Read in every turn (the handoff gate, the live view): built once.
+_BY_CONVERSATION = select(handoff_table).where(
+    handoff_table.c.conversation_id == bindparam("conversation_id")
 )
 
 
@@ -137,17 +143,8 @@ class HandoffStore:
 
     async def get(self, conversation_id: str) -> Handoff | None:
         async with quick_read(self.engine) as conn:
-            row = (
-                (
-                    await conn.execute(
-                        select(handoff_table).where(
-                            handoff_table.c.conversation_id == conversation_id
-                        )
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            found = await conn.execute(_BY_CONVERSATION, {"conversation_id": conversation_id})
+            row = found.mappings().first()
         return Handoff.of(row) if row else None
 
     async def ensure(self, conversation_id: str, channel: str) -> Handoff:

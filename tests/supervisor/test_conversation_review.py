@@ -7,7 +7,7 @@ as its observer, exactly as in production.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -208,7 +208,7 @@ async def test_rebuild_reproduces_the_live_index(world: World) -> None:
 
 async def test_a_failing_index_never_loses_a_citizen_turn(world: World) -> None:
     class Broken:
-        async def appended(self, row: dict[str, Any]) -> None:
+        async def appended(self, rows: Sequence[dict[str, Any]]) -> None:
             raise RuntimeError("index down")
 
         async def annotated(self, row_id: int, data: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -108,3 +108,33 @@ async def test_an_inline_write_waits_for_another_process_on_the_thread(
         await conn.execute(text("INSERT INTO t (word) VALUES ('third')"))
     assert not on_thread.is_set()
     assert await _words(engine) == ["first", "second", "third"]
+
+
+@INLINE
+async def test_a_commit_with_deferred_sync_is_written_unsynced_and_the_next_one_syncs(
+    engine: AsyncEngine, inline: bool
+) -> None:
+    """The bot's replies skip the fsync the citizen's row pays: in WAL mode a commit at
+    ``synchronous = NORMAL`` is written to the log unsynced, and the next commit at FULL
+    syncs the log with it."""
+    statements: list[str] = []
+
+    def trace(dbapi_connection: Any, record: Any) -> None:
+        record.driver_connection._conn.set_trace_callback(statements.append)
+
+    await engine.dispose()
+    event.listen(engine.sync_engine, "connect", trace)
+    async with write_transaction(engine, inline=inline, deferred_sync=True) as conn:
+        await conn.execute(text("INSERT INTO t (word) VALUES ('reply')"))
+    async with write_transaction(engine, inline=inline) as conn:
+        await conn.execute(text("INSERT INTO t (word) VALUES ('next turn')"))
+        assert (await conn.execute(text("PRAGMA synchronous"))).scalar() == 2  # FULL
+
+    ends = [s for s in statements if s.startswith(("PRAGMA synchronous =", "COMMIT"))]
+    assert ends == [
+        "PRAGMA synchronous = NORMAL",
+        "COMMIT",
+        "PRAGMA synchronous = FULL",
+        "COMMIT",
+    ]
+    assert await _words(engine) == ["reply", "next turn"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -99,9 +101,9 @@ async def test_concurrent_turns_with_the_console_index_lose_nothing_on_sqlite(
         failures: list[BaseException] = []
 
         class Recorder(ConversationIndex):
-            async def appended(self, row: dict[str, object]) -> None:
+            async def appended(self, rows: Sequence[dict[str, Any]]) -> None:
                 try:
-                    await super().appended(row)
+                    await super().appended(rows)
                 except BaseException as exc:  # the store would only log it
                     failures.append(exc)
                     raise

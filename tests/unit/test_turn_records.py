@@ -8,11 +8,11 @@ at the moment it is called: what it sees there is committed.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.console.index import ConversationIndex
@@ -119,6 +119,44 @@ async def test_the_citizen_row_and_its_index_entry_are_committed_before_the_engi
     assert summary.first_message == "楼下饭店油烟太大"
 
 
+async def test_the_citizen_row_is_synced_to_disk_before_forwarding_and_the_replies_ride_on_the_next_sync(
+    engine: AsyncEngine, store: TranscriptStore
+) -> None:
+    """On SQLite the commit of a turn's replies is written unsynced (it survives the
+    gateway dying at once): the citizen's wait pays one fsync, for their own words."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's sync levels")
+    trail: list[str] = []
+
+    def trace(dbapi_connection: Any, record: Any) -> None:
+        record.driver_connection._conn.set_trace_callback(trail.append)
+
+    class Marking(PeekingEngine):
+        async def send(
+            self, conversation_id: str, text: str, metadata: dict[str, Any]
+        ) -> EngineReply:
+            trail.append("forwarded")
+            return await super().send(conversation_id, text, metadata)
+
+    await engine.dispose()
+    event.listen(engine.sync_engine, "connect", trace)
+    service = ConversationService(Marking(engine), store, MemoryRateLimiter(100, 60), 500)
+    for said in ("楼下饭店油烟太大", "每天晚上都有"):
+        await service.handle_turn(CitizenTurn(conversation_id="c-sync", channel="rest", text=said))
+
+    level, commits = "FULL", []
+    for statement in trail:
+        if statement.startswith("PRAGMA synchronous ="):
+            level = statement.rsplit(" ", 1)[-1]
+        elif statement == "COMMIT":
+            commits.append(f"commit at {level}")
+        elif statement == "forwarded":
+            commits.append(statement)
+    assert commits == ["commit at FULL", "forwarded", "commit at NORMAL"] * 2
+    rows, _ = await _committed(engine, "c-sync")
+    assert [row.role for row in rows] == ["citizen", "bot", "bot"] * 2
+
+
 class BrokenIndex:
     async def apply_row(self, conn: AsyncConnection, row: Mapping[str, Any]) -> object:
         return await conn.execute(text("SELECT no_such_column FROM transcript"))
@@ -154,8 +192,8 @@ class Recorder:
     def __init__(self) -> None:
         self.told: list[tuple[str, Any]] = []
 
-    async def appended(self, row: dict[str, Any]) -> None:
-        self.told.append(("row", row["text"]))
+    async def appended(self, rows: Sequence[dict[str, Any]]) -> None:
+        self.told.extend(("row", row["text"]) for row in rows)
 
     async def annotated(self, row_id: int, data: dict[str, Any]) -> None:
         self.told.append(("annotation", data))
