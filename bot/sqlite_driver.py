@@ -8,7 +8,9 @@ a core. Here ``execute`` opens the cursor, runs the statement, fetches the first
 and closes the cursor in one trip (a longer result is fetched in further trips); a
 ``BEGIN`` travels with the transaction's first statement (SQLite takes no lock and no
 snapshot before that statement anyway, and a failing ``BEGIN IMMEDIATE`` fails that
-statement); and a commit or rollback with nothing to end (the pool's rollback of every
+statement; :meth:`Connection.begin_transaction` is called from SQLAlchemy's ``begin``
+event instead of executing a statement, which would cost all of SQLAlchemy's execution
+machinery for a string kept aside); and a commit or rollback with nothing to end (the pool's rollback of every
 connection it takes back) makes no trip. Errors and the thread are aiosqlite's.
 
 A connection can also run one transaction *inline*, on the event loop's own thread
@@ -50,7 +52,6 @@ _T = TypeVar("_T")
 _Outcome = tuple[Any, int, int | None, list[Any], sqlite3.Cursor | None]
 
 
-_BEGINS = frozenset({"BEGIN", "BEGIN DEFERRED", "BEGIN IMMEDIATE"})
 SYNCHRONOUS = "FULL"
 """Every commit syncs the log (set when a connection opens, see :mod:`bot.storage`)."""
 
@@ -101,10 +102,6 @@ class Cursor:
     async def _run(self, sql: str, parameters: Any, many: bool) -> Cursor:
         await self.close()
         conn = self._connection
-        if sql in _BEGINS and conn.begin is None:
-            conn.begin = sql  # sent with the next statement
-            self.description, self.rowcount, self.lastrowid, self._rows = None, -1, None, deque()
-            return self
         begin, conn.begin = conn.begin, None
         prelude = () if begin is None else conn.prelude(begin)
         outcome = None
@@ -172,6 +169,12 @@ class Connection(aiosqlite.Connection):
         if self._ends_something():
             await self.on_thread(self._conn.rollback)
         self.inline = self.deferred_sync = False
+
+    def begin_transaction(self, *, immediate: bool, inline: bool, deferred_sync: bool) -> None:
+        """Opens a transaction (its BEGIN is sent with its first statement); ``inline`` and
+        ``deferred_sync`` hold until it ends."""
+        self.begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        self.inline, self.deferred_sync = inline, deferred_sync
 
     def prelude(self, begin: str) -> tuple[str, ...]:
         """What opens a transaction: its BEGIN, after the sync level it commits at when

@@ -3,7 +3,8 @@
 Every engine comes from :func:`open_engine`. SQLite files are shared between processes
 (the action server writes the work-order outbox, the relay delivers from it; the gateway
 and the CLI write accounts), so they run in WAL mode with a busy timeout,
-``synchronous=FULL`` (an accepted request must survive a power cut, not only a crash),
+``synchronous=FULL`` (an accepted request must survive a power cut, not only a crash;
+a transaction may leave its sync to the next one, see :func:`write_transaction`),
 and write transactions take the write lock up front (``BEGIN IMMEDIATE``, see
 :func:`write_transaction`) so two writers queue instead of failing with "database is
 locked" when they both upgrade a read lock. Their connections come from
@@ -71,12 +72,11 @@ def open_engine(database_url: str | None, sqlite_path: Path) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         options = conn.get_execution_options()
-        driver = conn.connection.driver_connection
-        if options.get(_INLINE, False):
-            driver.inline = True  # until the transaction ends
-        if options.get(_DEFERRED_SYNC, False):
-            driver.deferred_sync = True  # until the transaction ends
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_IMMEDIATE, False) else "BEGIN")
+        conn.connection.driver_connection.begin_transaction(
+            immediate=options.get(_IMMEDIATE, False),
+            inline=options.get(_INLINE, False),
+            deferred_sync=options.get(_DEFERRED_SYNC, False),
+        )
 
     return engine
 

@@ -139,13 +139,10 @@ class ConversationIndex:
         fallback flag, so the same annotation applied twice leaves the summary as once.
         """
         found = (await conn.execute(index_sql.ROW, {"row_id": row_id})).first()
-        if found is None:
-            return
-        seq = await conn.scalar(index_sql.SEQ, {"conversation_id": found.conversation_id})
-        if seq is not None:
+        if found is not None and found.seq is not None:
             await self._apply_data(
                 conn,
-                int(seq),
+                int(found.seq),
                 row_id,
                 found.role,
                 data,

@@ -24,14 +24,22 @@ _c = conversation_table.c
 SUMMARY = select(_c.seq, _c.first_message, _c.last_at).where(
     _c.conversation_id == bindparam("conversation_id")
 )
-SEQ = select(_c.seq).where(_c.conversation_id == bindparam("conversation_id"))
 HANDOFF_REQUESTED = select(_c.handoff_requested_at).where(_c.seq == bindparam("seq"))
-ROW = select(
-    transcript_table.c.conversation_id,
-    transcript_table.c.role,
-    transcript_table.c.text,
-    transcript_table.c.created_at,
-).where(transcript_table.c.id == bindparam("row_id"))
+ROW = (
+    select(
+        transcript_table.c.role,
+        transcript_table.c.text,
+        transcript_table.c.created_at,
+        _c.seq,
+    )
+    .select_from(
+        transcript_table.outerjoin(
+            conversation_table, _c.conversation_id == transcript_table.c.conversation_id
+        )
+    )
+    .where(transcript_table.c.id == bindparam("row_id"))
+)
+"""A transcript row and its conversation's summary (``seq`` is None before it has one)."""
 
 
 def _value(column: str) -> BindParameter[Any]:

@@ -39,6 +39,16 @@ _POSTGRES_DDL = (
 
 _FTS5_SECURE_DELETE = (3, 42, 0)
 
+# Run in the transaction of every citizen turn: built once.
+_FTS_APPEND = text("UPDATE conversation_fts SET body = body || ' ' || :doc WHERE rowid = :seq")
+_FTS_INSERT = text("INSERT INTO conversation_fts (rowid, body) VALUES (:seq, :doc)")
+_SEARCH_APPEND = text(
+    "INSERT INTO conversation_search (seq, document) "
+    "VALUES (:seq, to_tsvector('simple', :doc)) "
+    "ON CONFLICT (seq) DO UPDATE "
+    "SET document = conversation_search.document || excluded.document"
+)
+
 
 class SearchIndex:
     def __init__(self, dialect: str) -> None:
@@ -69,25 +79,11 @@ class SearchIndex:
         if not doc:
             return
         if self.dialect == "sqlite":
-            updated = await conn.execute(
-                text("UPDATE conversation_fts SET body = body || ' ' || :doc WHERE rowid = :seq"),
-                {"doc": doc, "seq": seq},
-            )
+            updated = await conn.execute(_FTS_APPEND, {"doc": doc, "seq": seq})
             if updated.rowcount == 0:
-                await conn.execute(
-                    text("INSERT INTO conversation_fts (rowid, body) VALUES (:seq, :doc)"),
-                    {"doc": doc, "seq": seq},
-                )
+                await conn.execute(_FTS_INSERT, {"doc": doc, "seq": seq})
         else:
-            await conn.execute(
-                text(
-                    "INSERT INTO conversation_search (seq, document) "
-                    "VALUES (:seq, to_tsvector('simple', :doc)) "
-                    "ON CONFLICT (seq) DO UPDATE "
-                    "SET document = conversation_search.document || excluded.document"
-                ),
-                {"doc": doc, "seq": seq},
-            )
+            await conn.execute(_SEARCH_APPEND, {"doc": doc, "seq": seq})
 
     async def add_many(self, conn: AsyncConnection, documents: Iterable[tuple[int, str]]) -> None:
         """Bulk load of whole documents for new conversations (rebuilds, benchmarks)."""
