@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,42 @@ async def test_a_commit_with_deferred_sync_is_written_unsynced_and_the_next_one_
         "COMMIT",
     ]
     assert await _words(engine) == ["reply", "next turn"]
+
+
+_PROJECT = Path(__file__).resolve().parents[2]
+_WRITE_THEN_WAIT = """
+import asyncio, sys
+from pathlib import Path
+from sqlalchemy import text
+from bot.storage import open_engine, write_transaction
+
+async def main() -> None:
+    engine = open_engine(None, Path(sys.argv[1]))
+    async with write_transaction(engine, inline=True, deferred_sync=True) as conn:
+        await conn.execute(text("INSERT INTO t (word) VALUES ('reply')"))
+    print("committed", flush=True)
+    await asyncio.Event().wait()  # killed here, before any later commit could sync it
+
+asyncio.run(main())
+"""
+
+
+async def test_a_commit_with_deferred_sync_survives_the_process_being_killed(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """What "safe from the gateway dying at once" means: a kill -9 right after the commit
+    (no later sync, no clean shutdown) leaves the row in the database."""
+    await engine.dispose()
+    writer = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _WRITE_THEN_WAIT,
+        str(tmp_path / "driver.db"),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=_PROJECT,
+    )
+    assert writer.stdout is not None
+    assert await writer.stdout.readline() == b"committed\n"
+    writer.kill()
+    await writer.wait()
+    assert await _words(engine) == ["reply"]
