@@ -7,6 +7,7 @@ import json
 import socket
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from bot.console.workorders import event_log
 from bot.gateway import keys
 from bot.gateway.app import create_app
-from bot.gateway.channels.workorder_notices import WEBHOOK_PATH, already_told
+from bot.gateway.channels.workorder_notices import WEBHOOK_PATH, news_of
 from bot.settings import Settings
 from bot.workorders.webhooks import SIGNATURE_HEADER, WebhookEvent, encode_event, sign
 from tests.wechat.wechat_fakes import FakeWeChatApi
@@ -215,16 +216,71 @@ async def test_after_the_answer_the_dialogue_knows_which_order_to_rate(
     assert (slot["event"], slot["name"], slot["value"]) == ("slot", "ticket_number", ORDER_NO)
 
 
-def test_creation_and_first_dispatch_are_news_only_after_an_acceptance_number() -> None:
+NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+def said(role: str, text: str, seconds_ago: float = 60.0) -> dict[str, Any]:
+    return {"role": role, "text": text, "created_at": NOW - timedelta(seconds=seconds_ago)}
+
+
+def test_creation_and_first_dispatch_are_news_unless_the_answer_named_them() -> None:
     first = {"action": "dispatch", "status": "dispatched", "previous_status": "accepted"}
     dispatch = event("c", **first)
     named = f"您的诉求已受理，工单号 {ORDER_NO}，由济南市城市管理局办理，办理时限5个工作日。"
-    assert already_told(dispatch, ["您好"])  # the answer with the number is on its way
-    assert already_told(dispatch, [named])
-    assert not already_told(dispatch, ["您的诉求已受理，受理号 SL2026112900042……"])
-    assert not already_told(dispatch, [f"您的诉求已受理，工单号 {ORDER_NO}。"])  # no unit yet
+
+    def verdict(item: WebhookEvent, *rows: dict[str, Any]) -> str:
+        return news_of(item, rows, NOW, answer_wait_s=40)
+
+    assert verdict(dispatch, said("citizen", "我要投诉", 60), said("bot", named, 59)) == "known"
+    assert verdict(dispatch, said("bot", "您的诉求已受理，受理号 SL2026112900042……")) == "news"
+    assert verdict(dispatch, said("bot", f"您的诉求已受理，工单号 {ORDER_NO}。")) == "news"
     again = event("c", action="dispatch", status="dispatched", previous_status="returned")
-    assert not already_told(again, [named])  # re-dispatched after 退单: news
+    assert verdict(again, said("bot", named)) == "news"  # re-dispatched after 退单
+    created = event("c", action="accept", status="accepted")
+    assert verdict(created, said("bot", named)) == "known"
+    # A citizen who typed the number themselves was not told it.
+    assert verdict(created, said("citizen", f"{ORDER_NO}办得怎么样了")) == "news"
+
+
+def test_without_an_answer_the_creation_is_news_once_no_answer_can_come() -> None:
+    """The submitting turn is still being answered (the webhook came first): wait. The turn
+    failed (the citizen was asked to try again) or its answer never came: news."""
+    created = event("c", action="accept", status="accepted")
+    asked = said("citizen", "小区门口路灯坏了一个星期了，地址是****路**号", 5)
+    assert news_of(created, [asked], NOW, answer_wait_s=40) == "pending"
+    assert news_of(created, [asked], NOW + timedelta(seconds=36), answer_wait_s=40) == "news"
+    failed = said("bot", "抱歉，刚才没能处理好您的消息，请您再发送一次。", 4)
+    assert news_of(created, [asked, failed], NOW, answer_wait_s=40) == "news"
+    dispatch = event("c", action="dispatch", status="dispatched", previous_status="accepted")
+    assert news_of(dispatch, [asked], NOW, answer_wait_s=40) == "pending"
+    assert news_of(dispatch, [asked, failed], NOW, answer_wait_s=40) == "news"
+
+
+async def test_a_submission_whose_answer_was_lost_is_announced_when_the_order_is_created(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    """The action server died while submitting: the order was created from the outbox, but
+    the citizen only heard "请您再发送一次". While the turn may still be answered the
+    sender is asked to retry; once the citizen has that answer, the retry tells them."""
+    transcript = client.app[keys.TRANSCRIPT]
+    cid = f"web-{uuid.uuid4().hex[:8]}"
+    await transcript.append(cid, "webchat", "citizen", "小区门口路灯坏了一个星期了")
+    created = event(
+        cid,
+        action="accept",
+        status="accepted",
+        message=f"您的诉求已受理，工单号 {ORDER_NO}，我们会尽快派至承办单位办理。",
+    )
+    status, body = await post(client, created)
+    assert (status, body["error"]) == (503, "answer_pending")
+    assert await bot_rows(client, cid) == []
+
+    await transcript.append(cid, "webchat", "bot", "抱歉，刚才没能处理好您的消息，请您再发送一次。")
+    status, body = await post(client, created)  # the sender's retry
+    assert status == 200 and body["status"] in {"recorded", "published", "delivered"}
+    notice = (await bot_rows(client, cid))[-1]["text"]
+    assert ORDER_NO in notice and "已受理" in notice
+    assert (await post(client, created))[1] == {"status": "duplicate"}
 
 
 async def test_a_wechat_citizen_gets_a_customer_service_message(

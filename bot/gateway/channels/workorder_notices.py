@@ -14,21 +14,26 @@ tracker, so that the citizen's "满意" or "不满意" is taken as the rating of
 Deliveries are retried by the sender until they are answered with 2xx, so each event is
 recorded first (in the console's work-order log, ``bot.console.workorders``, which is also
 where the console's work-order figures come from) and a repeat is acknowledged without
-telling the citizen twice. The notices of creation and first dispatch are only forwarded to a citizen who was
-given an acceptance number (受理号) while the work-order system was down or slow: one who
-got the order number in the assistant's answer already knows both (``already_told``).
+telling the citizen twice. The notices of creation and first dispatch are forwarded only
+when they are news (:func:`news_of`): a citizen who got the order number in the assistant's
+answer already knows both; one given an acceptance number (受理号) while the work-order
+system was down or slow, or whose submitting turn was never answered (a process died in
+the middle of it, and the citizen was asked to try again), does not.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal
 from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
 
+from bot.clock import as_utc, utcnow
 from bot.gateway import keys
 from bot.gateway.channels.wechat import notify_wechat_citizen
 from bot.gateway.responses import json_error, json_ok
@@ -46,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/workorders"
 WEBCHAT = "webchat"
+_TOLD_ROWS = 500  # the latest rows of a conversation read for what the citizen was told
 
 
 async def receive(request: web.Request) -> web.Response:
@@ -69,6 +75,13 @@ async def receive(request: web.Request) -> web.Response:
     except Exception:
         await log.forget(event)  # let the sender's retry try again
         raise
+    if status == "pending":
+        await log.forget(event)
+        logger.info(
+            "work-order notice waits for the citizen's answer",
+            extra={"event": "workorder_notice", "status": status},
+        )
+        return json_error(503, ANSWER_PENDING_MESSAGE, "answer_pending")
     logger.info(
         "work-order notice %s",
         status,
@@ -85,34 +98,74 @@ def conversation_of(event: WebhookEvent) -> str:
     return event.channel_user
 
 
-def already_told(event: WebhookEvent, told: list[str]) -> bool:
-    """Whether the citizen knows of this creation or first dispatch from the assistant's
-    answer. When the order was created while they waited, the answer gave the order number,
-    the handling unit and the deadline (and may still be on its way: the notice can arrive
-    first); only a citizen given an acceptance number (受理号) is waiting to hear more."""
-    given_acceptance = bool(event.acceptance_no) and any(event.acceptance_no in t for t in told)
+Verdict = Literal["news", "known", "pending"]
+
+ANSWER_PENDING_MESSAGE = "该市民提交诉求的对话尚未答复完毕，请稍后重发此通知。"
+ANSWER_MARGIN_S = 10.0
+"""Beyond the gateway's wait for Rasa: writing the answer, and clocks a little apart."""
+
+
+def news_of(
+    event: WebhookEvent, rows: Sequence[Mapping[str, Any]], now: datetime, answer_wait_s: float
+) -> Verdict:
+    """Whether the creation or first dispatch of an order is news to the citizen (``rows``:
+    the conversation's latest transcript rows, oldest first).
+
+    The assistant's answer to a submission names the order, the handling unit and the
+    deadline, or gives an acceptance number when the work-order system was down or slow.
+    The webhook can arrive before that answer is written (``pending``: the sender retries
+    later), and the answer never comes when the submitting turn failed. So: named in what
+    the citizen was told → ``known``; told an acceptance number, or the order without its
+    unit → ``news``; told neither, and no answer is coming any more → ``news``."""
+    told = _told(rows)
+    given_acceptance = _given_acceptance(event, told)
+    numbered = any(event.order_no in t for t in told)
     if event.action == "accept":
-        return not given_acceptance
-    if event.previous_status != "accepted":
-        return False  # a later dispatch is news
-    named = any(event.order_no in t and event.department in t for t in told)
-    answering = not given_acceptance and not any(event.order_no in t for t in told)
-    return named or answering
+        if given_acceptance:
+            return "news"
+        if numbered:
+            return "known"
+    else:
+        if event.previous_status != "accepted":
+            return "news"  # a later dispatch
+        if any(event.order_no in t and event.department in t for t in told):
+            return "known"
+        if given_acceptance or numbered:
+            return "news"
+    return "pending" if _answer_coming(rows, now, answer_wait_s) else "news"
+
+
+def _told(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [str(row["text"]) for row in rows if row["role"] != "citizen"]
+
+
+def _given_acceptance(event: WebhookEvent, told: list[str]) -> bool:
+    return bool(event.acceptance_no) and any(event.acceptance_no in t for t in told)
+
+
+def _answer_coming(rows: Sequence[Mapping[str, Any]], now: datetime, answer_wait_s: float) -> bool:
+    """The citizen spoke last, recently enough that the gateway may still be answering."""
+    if not rows or rows[-1]["role"] != "citizen":
+        return False
+    spoke_at: datetime = as_utc(rows[-1]["created_at"])
+    return (now - spoke_at).total_seconds() < answer_wait_s
 
 
 async def deliver(app: web.Application, event: WebhookEvent) -> str:
     """Tells the citizen; returns what happened (delivered, published, recorded, known,
-    unaddressed) for the log and the sender."""
+    pending, unaddressed) for the log and the sender."""
     conversation_id = conversation_of(event)
     if not conversation_id:
         return "unaddressed"
     transcript = app[keys.TRANSCRIPT]
     text = event.message
     if event.action in ("accept", "dispatch"):
-        told = [row["text"] for row in await transcript.history(conversation_id)]
-        if already_told(event, told):
-            return "known"
-        if event.action == "accept":
+        rows = await transcript.latest(conversation_id, _TOLD_ROWS)
+        wait_s = app[keys.SETTINGS].rasa_timeout_s + ANSWER_MARGIN_S
+        verdict = news_of(event, rows, utcnow(), wait_s)
+        if verdict != "news":
+            return verdict
+        if event.action == "accept" and _given_acceptance(event, _told(rows)):
             text = (
                 f"您受理号为 {event.acceptance_no} 的诉求已生成工单，工单号 {event.order_no}，"
                 "我们会尽快派至承办单位办理。"
