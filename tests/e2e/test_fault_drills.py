@@ -21,7 +21,14 @@ import aiohttp
 import pytest
 
 from bot.bench.drill import process_id
-from bot.bench.drill_audit import Counts, Stores, audit, wait_for_locks, wait_for_outbox
+from bot.bench.drill_audit import (
+    NOTICE_STATUS,
+    Counts,
+    Stores,
+    audit,
+    wait_for_locks,
+    wait_for_outbox,
+)
 from bot.bench.drill_citizens import Channel, Citizen, ConversationLog, Turn
 from bot.bench.private_services import PrivatePostgres, PrivateRedis, postgres_available
 from bot.scaled import ScaledStack, local_scaled_settings
@@ -185,3 +192,14 @@ async def test_action_server_killed_during_a_submission(
     await citizen.channel.close()
     counts = await asyncio.to_thread(_settled, deployment, [citizen.log])
     assert counts.orders == 1
+    # The answer with the order's number died with the action server: the citizen hears it
+    # from the order's creation instead.
+    await asyncio.to_thread(
+        _until,
+        lambda: [
+            text
+            for _, role, text, data in deployment.stores.transcript([conversation_id])
+            if role == "bot" and data.get("status") == NOTICE_STATUS and "工单号" in text
+        ],
+        "the citizen to be told the order's number",
+    )
