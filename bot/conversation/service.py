@@ -125,8 +125,8 @@ class ConversationService:
             unavailable = TurnResult((BotMessage(UNAVAILABLE_REPLY),), "engine_unavailable")
             return unavailable, None
         # Recorded from the reply even when Rasa's event stream (RABBITMQ_URL) brings it
-        # too: Rasa publishes without confirmation, so a broker restart can lose an event
-        # (the RabbitMQ drill lost one), and both merge the same result into the row.
+        # too: Rasa publishes in the background after the turn, and a broker restart has
+        # lost an event (the RabbitMQ drill lost one); both merge the same result into the row.
         understood: Annotation = (citizen_row, {"nlu": reply.understanding.to_json()})
         if reply.messages:
             result = TurnResult(reply.messages, understanding=reply.understanding)
