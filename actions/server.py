@@ -13,7 +13,6 @@ takes longer than a turn may (the first one timed out with "系统正忙"), so `
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from functools import partial
 from typing import Any
@@ -73,7 +72,7 @@ def main() -> None:
     loader = AppLoader(factory=partial(create_app, executor))
     app = loader.load()
     app.prepare(
-        host=os.environ.get("SANIC_HOST", "0.0.0.0"),
+        host=settings().internal_host,
         port=settings().action_port,
         workers=utils.number_of_sanic_workers(),
     )

@@ -126,7 +126,6 @@ def app_environment(settings: Settings) -> dict[str, str]:
         **os.environ,
         **settings.to_env(),
         "PYTHONPATH": str(PROJECT_ROOT),
-        "SANIC_HOST": "127.0.0.1",
         "TOKENIZERS_PARALLELISM": "false",
     }
 
@@ -145,7 +144,7 @@ def action_process(settings: Settings, name: str = "actions") -> ManagedProcess:
     return ManagedProcess(
         name,
         [str(APP_PYTHON), "-m", "actions.server"],
-        f"http://127.0.0.1:{settings.action_port}/ready",  # the classifier is loaded
+        f"http://{settings.internal_address}:{settings.action_port}/ready",  # classifier loaded
         app_environment(settings),
         settings.var_dir / "logs" / f"{name}.log",
     )
@@ -155,7 +154,7 @@ def rasa_process(settings: Settings, model: Path, name: str = "rasa") -> Managed
     return ManagedProcess(
         name,
         rasa_server_command(settings, model, write_endpoints(settings)),
-        f"http://127.0.0.1:{settings.rasa_port}/status?token={settings.rasa_token}",
+        f"http://{settings.internal_address}:{settings.rasa_port}/status?token={settings.rasa_token}",
         rasa_environment(settings),
         settings.var_dir / "logs" / f"{name}.log",
     )

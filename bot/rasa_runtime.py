@@ -207,7 +207,7 @@ def rasa_server_command(settings: Settings, model: Path, endpoints: Path) -> lis
         "--credentials",
         str(PROJECT_ROOT / "credentials.yml"),
         "--interface",
-        "127.0.0.1",
+        settings.internal_host,
         "--port",
         str(settings.rasa_port),
         "--response-timeout",

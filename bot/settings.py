@@ -37,6 +37,12 @@ def setting(
     return field(default=default, repr=not secret, metadata=metadata)
 
 
+def reachable(host: str) -> str:
+    """The address a process on this machine connects to for a server bound to ``host``:
+    the loopback for a server listening on every interface."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+
+
 def dev_history(_: dict[str, Any] | None = None) -> str:
     """The labelled development files beside the repository, when this machine has them."""
     folder = PROJECT_ROOT.parent / "shared" / "data" / "eval-dev"
@@ -97,6 +103,9 @@ class Settings:
     gateway_port: int = setting("GATEWAY_PORT", 8080)
     rasa_port: int = setting("RASA_PORT", 5005)
     action_port: int = setting("ACTION_PORT", 5055)
+    # Where Rasa and the action server listen. The action server has no token: keep it on
+    # the loopback, or on a private address when they run on a machine of their own.
+    internal_host: str = setting("INTERNAL_HOST", "127.0.0.1")
     # The scaled deployment (`make run-scaled`, bot/scaled.py): HAProxy listens on LB_PORT
     # for citizens, on RASA_PORT for the gateways and on ACTION_PORT for Rasa; replica i
     # (from 1) of each tier listens on that port + i.
@@ -108,7 +117,7 @@ class Settings:
     rasa_url: str = setting(
         "RASA_URL",
         "http://127.0.0.1:5005",
-        process_default=lambda s: f"http://127.0.0.1:{s['rasa_port']}",
+        process_default=lambda s: f"http://{reachable(s['internal_host'])}:{s['rasa_port']}",
     )
     rasa_token: str = setting("RASA_TOKEN", "")
     var_dir: Path = setting("HOTLINE_VAR_DIR", PROJECT_ROOT / "var")
@@ -246,8 +255,14 @@ class Settings:
         return self.public_url or f"http://{self.host}:{self.gateway_port}"
 
     @property
+    def internal_address(self) -> str:
+        """Where this machine reaches Rasa and the action server: the loopback when they
+        listen on every interface."""
+        return reachable(self.internal_host)
+
+    @property
     def action_url(self) -> str:
-        return f"http://127.0.0.1:{self.action_port}/webhook"
+        return f"http://{self.internal_address}:{self.action_port}/webhook"
 
     @property
     def sqlalchemy_url(self) -> str:

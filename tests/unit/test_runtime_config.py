@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from bot.rasa_runtime import (
     MODEL_INPUTS,
     endpoints_config,
@@ -101,3 +103,37 @@ def test_a_generated_token_starting_with_a_dash_reaches_rasa(settings: Settings)
     parser.add_argument("-t", "--auth-token")
     parsed, _ = parser.parse_known_args(command[2:])
     assert parsed.auth_token == token
+
+
+def test_rasa_and_the_action_server_listen_on_the_loopback_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The action server has no token: by default neither it nor Rasa is reachable from
+    another machine. On a machine of their own they listen on its private address, and the
+    processes there reach them at that address (0.0.0.0 means: reach them on the loopback)."""
+    for name in ("INTERNAL_HOST", "RASA_URL", "RASA_PORT", "ACTION_PORT"):
+        monkeypatch.delenv(name, raising=False)
+
+    def interface(settings: Settings) -> str:
+        command = rasa_server_command(settings, Path("model.tar.gz"), Path("endpoints.yml"))
+        return command[command.index("--interface") + 1]
+
+    default = Settings.from_env()
+    assert interface(default) == default.internal_host == "127.0.0.1"
+    assert (default.rasa_url, default.action_url) == (
+        "http://127.0.0.1:5005",
+        "http://127.0.0.1:5055/webhook",
+    )
+
+    monkeypatch.setenv("INTERNAL_HOST", "10.0.0.21")
+    private = Settings.from_env()
+    assert interface(private) == "10.0.0.21"
+    assert (private.rasa_url, private.action_url) == (
+        "http://10.0.0.21:5005",
+        "http://10.0.0.21:5055/webhook",
+    )
+
+    monkeypatch.setenv("INTERNAL_HOST", "0.0.0.0")
+    everywhere = Settings.from_env()
+    assert interface(everywhere) == "0.0.0.0"
+    assert everywhere.action_url == "http://127.0.0.1:5055/webhook"
