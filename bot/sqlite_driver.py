@@ -8,10 +8,11 @@ a core. Here ``execute`` opens the cursor, runs the statement, fetches the first
 and closes the cursor in one trip (a longer result is fetched in further trips); a
 ``BEGIN`` travels with the transaction's first statement (SQLite takes no lock and no
 snapshot before that statement anyway, and a failing ``BEGIN IMMEDIATE`` fails that
-statement; :meth:`Connection.begin_transaction` is called from SQLAlchemy's ``begin``
-event instead of executing a statement, which would cost all of SQLAlchemy's execution
-machinery for a string kept aside); and a commit or rollback with nothing to end (the pool's rollback of every
-connection it takes back) makes no trip. Errors and the thread are aiosqlite's.
+statement), handed over by :meth:`Connection.begin_transaction` from SQLAlchemy's
+``begin`` event rather than executed, which would cost all of SQLAlchemy's execution
+machinery for a string kept aside; and a commit or rollback with nothing to end (the
+pool's rollback of every connection it takes back) makes no trip. Errors and the thread
+are aiosqlite's.
 
 A connection can also run one transaction *inline*, on the event loop's own thread
 (``Connection.inline``, set by :func:`bot.storage.write_transaction` and
