@@ -105,35 +105,28 @@ def test_a_generated_token_starting_with_a_dash_reaches_rasa(settings: Settings)
     assert parsed.auth_token == token
 
 
+@pytest.mark.parametrize(
+    ("internal_host", "reached_at"),
+    [(None, "127.0.0.1"), ("10.0.0.21", "10.0.0.21"), ("0.0.0.0", "127.0.0.1")],
+    ids=["default", "private", "everywhere"],
+)
 def test_rasa_and_the_action_server_listen_on_the_loopback_unless_told_otherwise(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, internal_host: str | None, reached_at: str
 ) -> None:
     """The action server has no token: by default neither it nor Rasa is reachable from
     another machine. On a machine of their own they listen on its private address, and the
     processes there reach them at that address (0.0.0.0 means: reach them on the loopback)."""
     for name in ("INTERNAL_HOST", "RASA_URL", "RASA_PORT", "ACTION_PORT"):
         monkeypatch.delenv(name, raising=False)
+    if internal_host is not None:
+        monkeypatch.setenv("INTERNAL_HOST", internal_host)
 
-    def interface(settings: Settings) -> str:
-        command = rasa_server_command(settings, Path("model.tar.gz"), Path("endpoints.yml"))
-        return command[command.index("--interface") + 1]
+    settings = Settings.from_env()
 
-    default = Settings.from_env()
-    assert interface(default) == default.internal_host == "127.0.0.1"
-    assert (default.rasa_url, default.action_url) == (
-        "http://127.0.0.1:5005",
-        "http://127.0.0.1:5055/webhook",
+    command = rasa_server_command(settings, Path("model.tar.gz"), Path("endpoints.yml"))
+    assert command[command.index("--interface") + 1] == (internal_host or "127.0.0.1")
+    assert settings.internal_host == (internal_host or "127.0.0.1")
+    assert (settings.rasa_url, settings.action_url) == (
+        f"http://{reached_at}:5005",
+        f"http://{reached_at}:5055/webhook",
     )
-
-    monkeypatch.setenv("INTERNAL_HOST", "10.0.0.21")
-    private = Settings.from_env()
-    assert interface(private) == "10.0.0.21"
-    assert (private.rasa_url, private.action_url) == (
-        "http://10.0.0.21:5005",
-        "http://10.0.0.21:5055/webhook",
-    )
-
-    monkeypatch.setenv("INTERNAL_HOST", "0.0.0.0")
-    everywhere = Settings.from_env()
-    assert interface(everywhere) == "0.0.0.0"
-    assert everywhere.action_url == "http://127.0.0.1:5055/webhook"
