@@ -176,11 +176,14 @@ async def make_desk(
     url: str,
     prefix: str,
     http: aiohttp.ClientSession,
-    submit_wait_s: float = 0.5,
+    submit_wait_s: float = 30.0,
     lease_s: float = 2.0,
-    timeout_s: float = 1.0,
+    timeout_s: float = 10.0,
 ) -> AsyncIterator[WorkOrderDesk]:
-    """A desk with short timeouts, its relay not running (tests start it when they want)."""
+    """A desk whose relay is not running (tests start it when they want).
+
+    The waits are generous by default so that a loaded machine never turns "delivered at
+    once" into "delivered later"; a test about slowness passes its own short waits."""
     outbox = create_outbox(settings, prefix)
     await outbox.setup()
     system = client_for(http, url, settings, timeout_s=timeout_s, reset_s=0.3)

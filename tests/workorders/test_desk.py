@@ -63,7 +63,7 @@ async def test_submit_with_the_service_down_gives_an_acceptance_number_at_once(
     async with make_desk(settings, service.url, prefix, http) as desk:
         started = time.monotonic()
         acceptance = await desk.submit(request())
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < desk.submit_wait_s  # a refusal is not waited out
         assert not acceptance.delivered and acceptance.number == acceptance.acceptance_no
         assert f"受理号 {acceptance.acceptance_no}" in acceptance.message
         assert "预计" in acceptance.message and "工单号生成后会通知您" in acceptance.message

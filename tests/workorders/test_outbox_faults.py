@@ -36,10 +36,10 @@ async def test_service_down_while_citizens_submit(
 ) -> None:
     settings, prefix = outbox_settings
     await service.stop()
-    async with make_desk(settings, service.url, prefix, http, submit_wait_s=0.3) as desk:
+    async with make_desk(settings, service.url, prefix, http) as desk:
         started = time.monotonic()
         accepted = await asyncio.gather(*(desk.submit(r) for r in citizen_requests(30, "停机")))
-        assert time.monotonic() - started < 5.0
+        assert time.monotonic() - started < desk.submit_wait_s  # refusals are not waited out
         assert all(a.acceptance_no and not a.order_no for a in accepted)
         numbers = [a.acceptance_no for a in accepted]
         assert len(set(numbers)) == 30
