@@ -44,7 +44,7 @@ def sign(*parts: str) -> str:
 @dataclass
 class Scripted:
     messages: list[dict[str, Any]]
-    delay_s: float = 0.0
+    gate: asyncio.Event | None = None  # the answer waits until the test opens it
 
 
 @dataclass
@@ -71,8 +71,8 @@ class FakeRasa:
         turn = self.script.get(body["message"])
         if turn is None:
             turn = Scripted([{"recipient_id": body["sender"], "text": f"收到：{body['message']}"}])
-        if turn.delay_s:
-            await asyncio.sleep(turn.delay_s)
+        if turn.gate is not None:
+            await turn.gate.wait()
         return web.json_response(
             {
                 "messages": turn.messages,
