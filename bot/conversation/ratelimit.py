@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -27,13 +28,16 @@ class RateLimiter(Protocol):
 class MemoryRateLimiter:
     """A sliding window per key; enough for one gateway process."""
 
-    def __init__(self, limit: int, window_s: float) -> None:
+    def __init__(
+        self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
         self.window_s = window_s
+        self.clock = clock
         self._hits: dict[str, deque[float]] = {}
 
     async def allow(self, key: str) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         hits = self._hits.setdefault(key, deque())
         while hits and now - hits[0] >= self.window_s:
             hits.popleft()

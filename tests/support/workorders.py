@@ -150,6 +150,7 @@ def client_for(
     timeout_s: float = 2.0,
     attempts: int = 3,
     reset_s: float = 0.3,
+    clock: Callable[[], float] = time.monotonic,
 ) -> HttpWorkOrderSystem:
     return HttpWorkOrderSystem(
         session,
@@ -157,7 +158,7 @@ def client_for(
         settings.workorder_api_token,
         timeout_s=timeout_s,
         retry=RetryPolicy(attempts=attempts, base_s=0.05, cap_s=0.2),
-        breaker=CircuitBreaker(failure_threshold=3, reset_timeout_s=reset_s),
+        breaker=CircuitBreaker(failure_threshold=3, reset_timeout_s=reset_s, clock=clock),
     )
 
 

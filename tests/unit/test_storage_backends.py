@@ -46,10 +46,13 @@ async def test_transcript_on_postgresql(settings: Settings, postgres_url: str) -
 
 
 async def test_memory_rate_limit_blocks_then_recovers() -> None:
-    limiter = MemoryRateLimiter(limit=3, window_s=0.3)
+    now = [100.0]
+    limiter = MemoryRateLimiter(limit=3, window_s=30, clock=lambda: now[0])
     assert [await limiter.allow("a") for _ in range(4)] == [True, True, True, False]
     assert await limiter.allow("b")  # other senders are not affected
-    await asyncio.sleep(0.35)
+    now[0] += 29.9
+    assert not await limiter.allow("a")
+    now[0] += 0.1
     assert await limiter.allow("a")
 
 

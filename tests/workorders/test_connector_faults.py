@@ -4,8 +4,6 @@ circuit breaker while the service is down."""
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 import pytest
 
@@ -58,7 +56,7 @@ async def test_slow_service_times_out(
 async def test_lost_answer_after_create_yields_one_order(
     proxy: ChaosProxy, http: aiohttp.ClientSession, wo_settings: Settings
 ) -> None:
-    client = client_for(http, proxy.url, wo_settings, timeout_s=0.5, attempts=3)
+    client = client_for(http, proxy.url, wo_settings, timeout_s=3.0, attempts=3)
     proxy.chaos.lose_next = 1  # the service creates the order, the answer is lost
     order = await client.create(complaint(), "SL2026112900402", _now())
     creates = [line for line in proxy.chaos.forwarded if line.startswith("POST /api/v1/orders ")]
@@ -70,7 +68,10 @@ async def test_lost_answer_after_create_yields_one_order(
 async def test_service_down_opens_the_circuit_then_recovers(
     service: LiveServer, http: aiohttp.ClientSession, wo_settings: Settings
 ) -> None:
-    client = client_for(http, service.url, wo_settings, attempts=1, reset_s=0.5)
+    now = [0.0]
+    client = client_for(
+        http, service.url, wo_settings, attempts=1, reset_s=30, clock=lambda: now[0]
+    )
     order = await client.create(complaint(), "SL2026112900403", _now())
     await service.stop()
     for _ in range(3):
@@ -82,7 +83,7 @@ async def test_service_down_opens_the_circuit_then_recovers(
         await client.get(order.order_no)
     assert "自动恢复" in fast.value.message
     await service.start()
-    await asyncio.sleep(0.55)
+    now[0] += 30
     assert state(client.breaker) is CircuitState.HALF_OPEN
     assert (await client.get(order.order_no)).order_no == order.order_no
     assert state(client.breaker) is CircuitState.CLOSED
