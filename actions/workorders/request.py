@@ -47,7 +47,7 @@ from bot.workorders.dialogue.answers import (
     read_unit,
     without_contact,
 )
-from bot.workorders.dialogue.intake import REQUEST_INTENTS, first_matter
+from bot.workorders.dialogue.intake import REQUEST_INTENTS, first_matter, without_place
 from bot.workorders.dialogue.summary import (
     TYPE_QUESTION,
     UNIT_QUESTION,
@@ -88,8 +88,8 @@ def start_request(
     """
     text = latest_text(tracker)
     address = specific_address(text, entities(tracker))
-    # "在历下区泉城路123号" names a place, not a matter: the matter is what remains.
-    said_more = first_matter(text.replace(address, "") if address else text) is not None
+    # "地址在历下区泉城路123号" names a place, not a matter: the matter is what remains.
+    said_more = first_matter(without_place(text, address) if address else text) is not None
     matter = first_matter(text) if said_more else first_matter(previous_question(tracker))
     routing = route(classify(f"{matter}\n{address or ''}"), stated_type) if matter else None
     if routing is not None and dispatcher is not None:

@@ -29,6 +29,8 @@ from bot.workorders.dialogue.intake import (
     first_matter,
     first_supplement,
     location_spans,
+    place_spans,
+    without_place,
 )
 from bot.workorders.dialogue.summary import STAFF_CHOOSE, UnitOption
 from bot.workorders.models import Rating
@@ -254,6 +256,36 @@ def test_the_address_is_taken_around_the_places_named() -> None:
     text = "孩子户口在历下区但房子在高新区，入学去哪报名"
     found = address_from(text, location_spans(entities_in(text)))
     assert found in {"历下区", "高新区"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我要投诉，地址在历下区****路**号", "历下区****路**号"),
+        ("历下区****小区*号楼门口的垃圾好几天没人清", "历下区****小区*号楼门口"),
+        ("我是市中区*****胡同的居民，胡同里的路灯坏了", "市中区*****胡同"),
+        (
+            "本人地址：****市-****区-*****路****号-*****公寓。门口垃圾没人清",
+            "****市-****区-*****路****号-*****公寓",
+        ),
+        ("****区*****小区**号楼有住户装修，早上不到8点就开始", "****区*****小区**号楼"),
+        ("在****市场买的菜不新鲜", ""),
+        ("****区域内的路灯都不亮", ""),
+    ],
+)
+def test_masked_names_and_numbers_stay_part_of_the_address(text: str, expected: str) -> None:
+    """Real records mask names, even a district's, with asterisks: the citizen still said
+    where, and is not asked again. A masked word that is no place (****市场) stays out."""
+    assert address_from(text, place_spans(text, entities_in(text))) == expected
+
+
+def test_a_message_that_only_gives_the_place_describes_no_matter() -> None:
+    assert (
+        first_matter(without_place("我要投诉，地址在历下区****路**号", "历下区****路**号")) is None
+    )
+    assert first_matter(without_place("在历下区泉城路123号", "历下区泉城路123号")) is None
+    left = without_place("历下区泉城路123号的烧烤店油烟太大", "历下区泉城路123号")
+    assert first_matter(left) == "的烧烤店油烟太大"
 
 
 def test_supplements_and_comments_in_the_first_message() -> None:

@@ -105,3 +105,15 @@ async def test_a_complaint_heard_as_a_merge_request_is_taken_up(unsure_knowledge
     conv.user("能把我的工单合并一下吗", "merge_request")
     assert followup(await conv.run(ActionSmallTalk())) is None
     assert conv.said[-1]["response"] == "utter_merge_without_request"
+
+
+async def test_a_complaint_that_only_gives_the_masked_place_keeps_the_question_before() -> None:
+    """Asked about barbecue smoke first, the citizen complains with only the (masked) place:
+    the matter is the question before, the place is the one given, nothing is asked twice."""
+    conv = Conversation("web-masked-place")
+    conv.user("楼下烧烤店的油烟太大了，晚上窗户都不敢开，这个归哪个部门管？", "consult")
+    conv.user("我要投诉，地址在历下区****路**号", "complain")
+    assert followup(await conv.run(ActionStartRequest())) == "workorder_form"
+    assert conv.slots["location"] == "历下区****路**号"
+    assert "烧烤店的油烟" in conv.slots["matter"]
+    assert "城市管理局" in conv.slots["request_routing"]["department"]

@@ -62,21 +62,23 @@ class Span:
 # What may follow a named road or district and still be part of the address: house
 # numbers ("123号", "3号楼2单元") and named spots ending like places do ("阳光花园东门",
 # "路口", "附近"), but not what is said about the place ("的烧烤店", "上有个", "红绿灯坏了").
+# Hotline records and citizens mask names and numbers with asterisks ("历下区****路**号"):
+# a masked name or number is still part of the address.
 _PLACE_END = (
     "十字路口|交叉口|路口|门口|东门|西门|南门|北门|大门|小区|花园|家园|新村|公寓|大厦|广场|"
     "商场|市场|中心|医院|学校|公园|附近|对面|旁边|东侧|西侧|南侧|北侧|东边|西边|南边|北边|"
-    "一带|村|院|苑|庄|城|园|里|巷|弄|街|路|桥|站|门|口"
+    "胡同|一带|村|院|苑|庄|城|园|里|巷|弄|街|路|桥|站|门|口"
 )
 _ADDRESS_TAIL = re.compile(
-    r"(?:[0-9０-９A-Za-z#\-]+(?:号楼|号院|号|栋|幢|单元|室|层|楼|户)?"
-    r"|(?:(?![的有是在了把被让给对就都也还又很太总每那这个些上天说要想])[\u4e00-\u9fff]){0,6}?"
+    r"(?:[0-9０-９A-Za-z#*＊\-]+(?:号楼|号院|号|栋|幢|单元|室|层|楼|户)?"
+    r"|(?:(?![的有是在了把被让给对就都也还又很太总每那这个些上天说要想])[\u4e00-\u9fff*＊]){0,6}?"
     rf"(?:{_PLACE_END}))*"
 )
 # Named places further apart than this are separate mentions, not one address; so are
-# places with a contrast, an alternative or a new predicate between them ("户口在历下区但房子在
-# 高新区" names two places, not the address "历下区但房子在高新区").
+# places with a contrast, an alternative, a new predicate or a sentence's end between them
+# ("户口在历下区但房子在高新区" names two places, not the address "历下区但房子在高新区").
 _MAX_GAP = 4
-_GAP_BREAK = re.compile(r"但|而|却|或|还是|是|在")
+_GAP_BREAK = re.compile(r"但|而|却|或|还是|是|在|[，,、。！？!?；;\n]")
 
 
 def location_spans(entities: Iterable[Mapping[str, Any]]) -> list[Span]:
@@ -88,6 +90,20 @@ def location_spans(entities: Iterable[Mapping[str, Any]]) -> list[Span]:
         if isinstance(start, int) and isinstance(end, int) and 0 <= start < end:
             spans.append(Span(start, end))
     return sorted(spans, key=lambda span: span.start)
+
+
+# A masked name followed by what kind of place it is ("****区", "*****路", "***小区"): records
+# and transcripts hide road and estate names, yet the citizen did say where.
+_MASKED_PLACE = re.compile(
+    r"[*＊×]{2,}(?:街道|社区|小区|大街|大道|胡同|市|区|县|镇|乡|村|路|街|巷|里|弄|苑|园|庄)"
+    r"(?![域场民级长委])"  # ****区域, ****市场, ****市民: not places
+)
+
+
+def place_spans(text: str, entities: Iterable[Mapping[str, Any]]) -> list[Span]:
+    """The places the NLU found, and the masked ones it cannot know by name."""
+    masked = [Span(match.start(), match.end()) for match in _MASKED_PLACE.finditer(text)]
+    return sorted([*location_spans(entities), *masked], key=lambda span: span.start)
 
 
 def address_from(text: str, spans: Sequence[Span]) -> str:
@@ -108,6 +124,13 @@ def address_from(text: str, spans: Sequence[Span]) -> str:
     if tail is not None:
         end = tail.end()
     return text[start:end].strip()
+
+
+def without_place(text: str, address: str) -> str:
+    """The message with the place and the words that introduce it taken out: what is left
+    of "我要投诉，地址在历下区****路**号" is "我要投诉，", which describes no matter."""
+    lead = r"(?:(?:具体|详细)?(?:地址|地点|位置)(?:是|在|为)?[:：]?|在)?\s*"
+    return re.sub(lead + re.escape(address), " ", text)
 
 
 _SUPPLEMENT_LEAD = re.compile(
