@@ -57,6 +57,7 @@ class TurnRecord:
     intent: str | None
     predicted_type: str | None
     predicted_department: str | None
+    place: str | None = None  # the place the intake took from the message itself
 
 
 def outcome_of(status: str, events: Sequence[dict[str, Any]]) -> str:
@@ -99,13 +100,18 @@ def _latest_turn(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(events[starts[-1] :]) if starts else []
 
 
+def _slot(events: Sequence[dict[str, Any]], name: str) -> object:
+    """The value the latest turn last set ``name`` to, or None."""
+    for event in reversed(_latest_turn(events)):
+        if event.get("event") == "slot" and event.get("name") == name:
+            return event.get("value")
+    return None
+
+
 def intake_routing(events: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The type and department the intake predicted (the ``request_routing`` slot)."""
-    for event in reversed(_latest_turn(events)):
-        if event.get("event") == "slot" and event.get("name") == "request_routing":
-            value = event.get("value")
-            return value if isinstance(value, dict) else {}
-    return {}
+    value = _slot(events, "request_routing")
+    return value if isinstance(value, dict) else {}
 
 
 def _intent(events: Sequence[dict[str, Any]]) -> str | None:
@@ -149,6 +155,7 @@ class DialogueProbe:
             tracker: dict[str, Any] = await response.json()
         events = [e for e in tracker.get("events") or [] if isinstance(e, dict)]
         routing = intake_routing(events)
+        place = _slot(events, "location")
         reply = "\n".join(str(m.get("text") or "") for m in body.get("messages") or [])
         return TurnRecord(
             row_id=row_id,
@@ -158,6 +165,7 @@ class DialogueProbe:
             intent=_intent(events),
             predicted_type=routing.get("request_type") or None,
             predicted_department=routing.get("department_id") or None,
+            place=place if isinstance(place, str) and place else None,
         )
 
 
@@ -204,6 +212,8 @@ def summarise(
         gold = mapping.departments.get(label) if isinstance(label, str) else None
         if record.outcome == "intake" and gold:
             department_pairs.append(record.predicted_department in gold)
+    # Each intake that took the place from the message is one question the citizen is spared.
+    places = [record.place is not None for record in records if record.outcome == "intake"]
     latencies = [record.latency_ms for record in records]
     total = len(records)
     return {
@@ -212,6 +222,7 @@ def summarise(
         "shares": {name: _share(counts.get(name, 0), total) for name in OUTCOMES},
         "type_agreement": _agreement(type_pairs),
         "department_agreement": _agreement(department_pairs),
+        "place_taken": _agreement(places),
         "latency_ms": {
             "p50": round(percentile(latencies, 0.50), 1),
             "p95": round(percentile(latencies, 0.95), 1),
@@ -223,6 +234,7 @@ def summarise(
                 "intent": record.intent,
                 "predicted_type": record.predicted_type,
                 "predicted_department": record.predicted_department,
+                "place": record.place,
                 "reply": record.reply,
             }
             for record in records

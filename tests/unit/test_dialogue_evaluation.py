@@ -66,9 +66,13 @@ def test_a_diversion_that_handed_the_matter_over_is_not_counted_as_one() -> None
 
 
 def record(
-    row_id: str, outcome: str, kind: str | None = None, unit: str | None = None
+    row_id: str,
+    outcome: str,
+    kind: str | None = None,
+    unit: str | None = None,
+    place: str | None = None,
 ) -> TurnRecord:
-    return TurnRecord(row_id, outcome, "…", 100.0, "complain", kind, unit)
+    return TurnRecord(row_id, outcome, "…", 100.0, "complain", kind, unit, place)
 
 
 def test_agreement_counts_labelled_rows_that_reached_intake() -> None:
@@ -79,7 +83,7 @@ def test_agreement_counts_labelled_rows_that_reached_intake() -> None:
         {"id": "4", "message": "…", "request_type": "咨询"},
     ]
     records = [
-        record("1", "intake", "投诉", "urban_management"),
+        record("1", "intake", "投诉", "urban_management", "****区*****小区**号楼"),
         record("2", "intake", "投诉", "transport"),
         record("3", "intake", "咨询", "medical_insurance"),
         record("4", "answer"),
@@ -89,12 +93,15 @@ def test_agreement_counts_labelled_rows_that_reached_intake() -> None:
     assert report["outcomes"]["intake"] == 3 and report["outcomes"]["answer"] == 1
     assert report["type_agreement"] == {"rows": 2, "share": 0.5}
     assert report["department_agreement"] == {"rows": 1, "share": 1.0}
+    assert report["place_taken"] == {"rows": 3, "share": 0.3333}  # of the three intakes
+    assert report["replies"][0]["place"] == "****区*****小区**号楼"
     assert report["replies"][3] == {
         "id": "4",
         "outcome": "answer",
         "intent": "complain",
         "predicted_type": None,
         "predicted_department": None,
+        "place": None,
         "reply": "…",
     }
 
