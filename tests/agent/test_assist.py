@@ -145,7 +145,7 @@ async def test_asr_streamed_call_gets_suggestions_and_a_work_order(
     seen: list[dict[str, Any]] = []
 
     async def console_got_the_call() -> bool:
-        message = await live.receive(timeout=5)
+        message = await live.receive(timeout=30)
         seen.append(json.loads(message.data))
         kinds = {event["type"] for event in seen}
         rows = [e["row"]["text"] for e in seen if e["type"] == "row"]

@@ -89,7 +89,7 @@ async def test_citizen_and_agent_on_different_replicas(
     assert (await citizen.say("楼上漏水"))["status"] == "with_agent"
 
     async def agent_saw_it() -> bool:
-        event: dict[str, Any] = json.loads((await live.receive(timeout=5)).data)
+        event: dict[str, Any] = json.loads((await live.receive(timeout=30)).data)
         return event.get("type") == "row" and event["row"]["text"] == "楼上漏水"
 
     await eventually(agent_saw_it)

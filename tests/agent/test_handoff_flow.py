@@ -89,7 +89,7 @@ async def test_full_handoff_and_back_to_the_bot(gateway: Harness, fake_rasa: Fak
     assert len(fake_rasa.received) == sent_to_rasa  # the bot never saw it
 
     async def agent_saw_citizen() -> bool:
-        message = await live.receive(timeout=5)
+        message = await live.receive(timeout=30)
         event: dict[str, Any] = json.loads(message.data)
         return event.get("type") == "row" and event["row"]["text"] == "好的谢谢"
 
@@ -252,7 +252,7 @@ async def test_transfer_to_a_colleague(gateway: Harness) -> None:
         f"/api/v1/agent/conversations/{cid}/transfer", {"to": second.user_id}
     )
     assert status == 200 and body["handoff"]["agent_name"] == "话务员乙"
-    assert "话务员乙" in (await citizen.next_frame("handoff", 5))["text"]
+    assert "话务员乙" in (await citizen.next_frame("handoff"))["text"]
     # The first agent no longer holds it; the second one does.
     status, _ = await first.post(f"/api/v1/agent/conversations/{cid}/messages", {"text": "在吗"})
     assert status == 403

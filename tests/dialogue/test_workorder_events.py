@@ -101,7 +101,7 @@ async def test_a_status_change_reaches_the_open_web_chat_and_the_transcript(
     assert json.loads((await ws.receive()).data)["type"] == "history"
     status, body = await post(client, event(cid))
     assert status == 200 and body["status"] in {"published", "delivered"}
-    frame = json.loads((await ws.receive(timeout=5)).data)
+    frame = json.loads((await ws.receive(timeout=30)).data)
     assert frame["type"] == "bot" and frame["status"] == "workorder"
     assert "已签收您的工单" in frame["messages"][0]["text"]
     rows = await bot_rows(client, cid)

@@ -87,7 +87,7 @@ class Citizen:
         await self.ws.send_str(json.dumps({"type": "message", "text": text}))
         return await self.next_frame("bot")
 
-    async def next_frame(self, kind: str, timeout_s: float = 5.0) -> dict[str, Any]:
+    async def next_frame(self, kind: str, timeout_s: float = 30.0) -> dict[str, Any]:
         for i, seen in enumerate(self.frames):
             if seen["type"] == kind:
                 return self.frames.pop(i)

@@ -107,7 +107,7 @@ class FakeWeChatApi:
     def texts_to(self, openid: str) -> list[str]:
         return [m["text"]["content"] for m in self.sent if m["touser"] == openid]
 
-    async def wait_for_texts(self, openid: str, count: int, timeout_s: float = 10) -> list[str]:
+    async def wait_for_texts(self, openid: str, count: int, timeout_s: float = 30) -> list[str]:
         deadline = time.monotonic() + timeout_s
         while len(self.texts_to(openid)) < count:
             if time.monotonic() > deadline:
