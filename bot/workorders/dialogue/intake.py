@@ -96,7 +96,7 @@ def location_spans(entities: Iterable[Mapping[str, Any]]) -> list[Span]:
 # and transcripts hide road and estate names, yet the citizen did say where.
 _MASKED_PLACE = re.compile(
     r"[*＊×]{2,}(?:街道|社区|小区|大街|大道|胡同|市|区|县|镇|乡|村|路|街|巷|里|弄|苑|园|庄)"
-    r"(?![域场民级长委])"  # ****区域, ****市场, ****市民: not places
+    r"(?![域场民级长委程])"  # ****区域, ****市场, ****市民, ****路程: not places
 )
 
 
