@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from actions.base import latest_text
 from bot import wechat
 from bot.workorders.dialogue.answers import Unclear, read_phone
-from bot.workorders.dialogue.intake import address_from, place_spans
+from bot.workorders.dialogue.intake import address_from, is_only_a_district, place_spans
 from bot.workorders.numbers import find_number
 
 # Intents after which "我要登记工单" means: file what I just asked about.
@@ -64,7 +64,7 @@ def specific_address(text: str, found: Sequence[dict[str, Any]]) -> str | None:
     """The address the message names, if it says more than a district (历下区 alone is
     too vague to send anyone to; the form then asks for the place)."""
     address = address_from(text, place_spans(text, found))
-    if not address or (len(address) <= 6 and address.endswith(("区", "县", "市"))):
+    if not address or is_only_a_district(address):
         return None
     return address
 

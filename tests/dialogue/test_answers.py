@@ -28,6 +28,7 @@ from bot.workorders.dialogue.intake import (
     first_comment,
     first_matter,
     first_supplement,
+    is_only_a_district,
     location_spans,
     place_spans,
     without_place,
@@ -270,6 +271,9 @@ def test_the_address_is_taken_around_the_places_named() -> None:
         ),
         ("****区*****小区**号楼有住户装修，早上不到8点就开始", "****区*****小区**号楼"),
         ("在****市场买的菜不新鲜", ""),
+        ("我家在历下区，泉城路123号的烧烤店油烟大", "历下区，泉城路123号"),
+        ("****区做法不对，****小区**号楼门口堆满了垃圾", "****小区**号楼门口"),
+        ("****路****小区，****小区都停水了", "****路****小区"),
         ("****区域内的路灯都不亮", ""),
     ],
 )
@@ -277,6 +281,13 @@ def test_masked_names_and_numbers_stay_part_of_the_address(text: str, expected: 
     """Real records mask names, even a district's, with asterisks: the citizen still said
     where, and is not asked again. A masked word that is no place (****市场) stays out."""
     assert address_from(text, place_spans(text, entities_in(text))) == expected
+
+
+def test_a_district_alone_is_no_place_to_send_anyone_to() -> None:
+    assert is_only_a_district("历下区") and is_only_a_district("*********区")
+    assert is_only_a_district("****市****区")
+    assert not is_only_a_district("****区****街****号院")
+    assert not is_only_a_district("历下区泉城路123号")
 
 
 def test_a_message_that_only_gives_the_place_describes_no_matter() -> None:

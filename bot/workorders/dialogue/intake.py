@@ -77,8 +77,14 @@ _ADDRESS_TAIL = re.compile(
 # Named places further apart than this are separate mentions, not one address; so are
 # places with a contrast, an alternative, a new predicate or a sentence's end between them
 # ("户口在历下区但房子在高新区" names two places, not the address "历下区但房子在高新区").
+# Of several mentions, the one with the most places, then the longest, is the address.
 _MAX_GAP = 4
-_GAP_BREAK = re.compile(r"但|而|却|或|还是|是|在|[，,、。！？!?；;\n]")
+_GAP_BREAK = re.compile(r"但|而|却|或|还是|是|在|[。！？!?；;\n]")
+# A comma joins two places only from a district down to what lies in it, with nothing else
+# between them ("历下区，泉城路123号"); "****路，****小区" is a list and "****区做法，****小区"
+# two mentions.
+_LIST_COMMA = re.compile(r"[，,、]")
+_ONLY_SEPARATORS = re.compile(r"[\s，,、\-－—]*")
 
 
 def location_spans(entities: Iterable[Mapping[str, Any]]) -> list[Span]:
@@ -113,17 +119,36 @@ def address_from(text: str, spans: Sequence[Span]) -> str:
         return ""
     groups: list[list[Span]] = [[spans[0]]]
     for span in spans[1:]:
-        gap = text[groups[-1][-1].end : span.start]
-        if len(gap) <= _MAX_GAP and not _GAP_BREAK.search(gap):
+        previous = groups[-1][-1]
+        if _joins(text[previous.end : span.start], text[previous.start : previous.end]):
             groups[-1].append(span)
         else:
             groups.append([span])
-    best = max(groups, key=lambda group: (len(group), group[-1].end - group[0].start))
-    start, end = best[0].start, best[-1].end
-    tail = _ADDRESS_TAIL.match(text, end)
-    if tail is not None:
-        end = tail.end()
-    return text[start:end].strip()
+    addresses = [(len(group), _with_tail(text, group)) for group in groups]
+    return max(addresses, key=lambda found: (found[0], len(found[1])))[1]
+
+
+def _joins(gap: str, previous: str) -> bool:
+    if len(gap) > _MAX_GAP or _GAP_BREAK.search(gap):
+        return False
+    if not _LIST_COMMA.search(gap):
+        return True
+    broader = previous.endswith(("市", "区", "县", "镇", "乡", "街道")) and not previous.endswith(
+        ("小区", "社区", "园区", "校区", "景区", "片区")
+    )
+    return broader and _ONLY_SEPARATORS.fullmatch(gap) is not None
+
+
+def _with_tail(text: str, group: Sequence[Span]) -> str:
+    tail = _ADDRESS_TAIL.match(text, group[-1].end)
+    end = tail.end() if tail is not None else group[-1].end
+    return text[group[0].start : end].strip()
+
+
+def is_only_a_district(address: str) -> bool:
+    """历下区, ****市****区: too vague to send anyone to, however long the mask."""
+    bare = re.sub(r"[*＊×]+", "*", address)
+    return len(bare) <= 6 and bare.endswith(("区", "县", "市"))
 
 
 def without_place(text: str, address: str) -> str:
