@@ -62,16 +62,18 @@ class Span:
 # What may follow a named road or district and still be part of the address: house
 # numbers ("123号", "3号楼2单元") and named spots ending like places do ("阳光花园东门",
 # "路口", "附近"), but not what is said about the place ("的烧烤店", "上有个", "红绿灯坏了").
-# Hotline records and citizens mask names and numbers with asterisks ("历下区****路**号"):
-# a masked name or number is still part of the address.
+# Hotline records and citizens mask names and numbers ("历下区****路**号", "××小区"), as the
+# phone reader in ``answers`` expects too: a masked name or number is still part of the address.
+_MASK_CHARS = "*＊×"
 _PLACE_END = (
     "十字路口|交叉口|路口|门口|东门|西门|南门|北门|大门|小区|花园|家园|新村|公寓|大厦|广场|"
     "商场|市场|中心|医院|学校|公园|附近|对面|旁边|东侧|西侧|南侧|北侧|东边|西边|南边|北边|"
     "胡同|一带|村|院|苑|庄|城|园|里|巷|弄|街|路|桥|站|门|口"
 )
 _ADDRESS_TAIL = re.compile(
-    r"(?:[0-9０-９A-Za-z#*＊\-]+(?:号楼|号院|号|栋|幢|单元|室|层|楼|户)?"
-    r"|(?:(?![的有是在了把被让给对就都也还又很太总每那这个些上天说要想])[\u4e00-\u9fff*＊]){0,6}?"
+    rf"(?:[0-9０-９A-Za-z#{_MASK_CHARS}\-]+(?:号楼|号院|号|栋|幢|单元|室|层|楼|户)?"
+    r"|(?:(?![的有是在了把被让给对就都也还又很太总每那这个些上天说要想])"
+    rf"[\u4e00-\u9fff{_MASK_CHARS}]){{0,6}}?"
     rf"(?:{_PLACE_END}))*"
 )
 # Named places further apart than this are separate mentions, not one address; so are
@@ -84,6 +86,7 @@ _GAP_BREAK = re.compile(r"但|而|却|或|还是|是|在|[。！？!?；;\n]")
 # between them ("历下区，泉城路123号"); "****路，****小区" is a list and "****区做法，****小区"
 # two mentions.
 _LIST_COMMA = re.compile(r"[，,、]")
+_MASK_RUN = re.compile(f"[{_MASK_CHARS}]+")
 _ONLY_SEPARATORS = re.compile(r"[\s，,、\-－—]*")
 
 
@@ -101,7 +104,7 @@ def location_spans(entities: Iterable[Mapping[str, Any]]) -> list[Span]:
 # A masked name followed by what kind of place it is ("****区", "*****路", "***小区"): records
 # and transcripts hide road and estate names, yet the citizen did say where.
 _MASKED_PLACE = re.compile(
-    r"[*＊×]{2,}(?:街道|社区|小区|大街|大道|胡同|市|区|县|镇|乡|村|路|街|巷|里|弄|苑|园|庄)"
+    rf"[{_MASK_CHARS}]{{2,}}(?:街道|社区|小区|大街|大道|胡同|市|区|县|镇|乡|村|路|街|巷|里|弄|苑|园|庄)"
     r"(?![域场民级长委程])"  # ****区域, ****市场, ****市民, ****路程: not places
 )
 
@@ -147,7 +150,7 @@ def _with_tail(text: str, group: Sequence[Span]) -> str:
 
 def is_only_a_district(address: str) -> bool:
     """历下区, ****市****区: too vague to send anyone to, however long the mask."""
-    bare = re.sub(r"[*＊×]+", "*", address)
+    bare = _MASK_RUN.sub("*", address)
     return len(bare) <= 6 and bare.endswith(("区", "县", "市"))
 
 
